@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -223,3 +224,32 @@ def conditional_headers(etag: str | None, last_modified: str | None) -> dict[str
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     return headers
+
+
+@contextmanager
+def reading(what: str) -> Iterator[None]:
+    """Turn a surprise in a remote payload into a bad_payload error naming what was read.
+
+    Payloads are untrusted JSON: walking them directly and catching the few lookup errors
+    here keeps each mapping readable while still never letting a stray exception escape.
+    """
+    try:
+        yield
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        raise CollectorError(ErrorKind.BAD_PAYLOAD, f"unexpected {what}: {exc!r}") from None
+
+
+def text(value: object) -> str:
+    """A JSON value that should be a string, or empty when it is not."""
+    return value if isinstance(value, str) else ""
+
+
+def count(value: object) -> int:
+    """A JSON counter (some APIs send numbers as strings), or 0."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return max(value, 0)
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return 0

@@ -121,10 +121,21 @@ class FakeServer:
 
     def answer(self, request: Request) -> Reply:
         self.requests.append(request)
-        handler = self.routes.get((request.method, request.path))
+        handler = self.routes.get((request.method, request.path)) or self._prefix(request)
         if handler is None:
             return Reply(404, {"error": "Record not found"})
         return handler(request)
+
+    def _prefix(self, request: Request) -> Handler | None:
+        """Routes ending in '*' answer every path that starts with what comes before it."""
+        for (method, path), handler in self.routes.items():
+            if (
+                method == request.method
+                and path.endswith("*")
+                and request.path.startswith(path[:-1])
+            ):
+                return handler
+        return None
 
 
 def _make_handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:

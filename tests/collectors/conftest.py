@@ -4,7 +4,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from collector_fakes import FakeServer
+
+from tests.collectors.collector_fakes import FakeServer
 
 
 @pytest.fixture

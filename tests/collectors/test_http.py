@@ -5,7 +5,6 @@ from email.utils import format_datetime
 
 import httpx
 import pytest
-from collector_fakes import FAST_RETRY, FakeServer, Reply
 
 from collectors.base import CollectorError, ErrorKind
 from collectors.http import (
@@ -18,6 +17,7 @@ from collectors.http import (
     require_env,
     safe_url,
 )
+from tests.collectors.collector_fakes import FAST_RETRY, FakeServer, Reply
 
 pytestmark = pytest.mark.anyio
 NOW = datetime(2026, 11, 25, 14, 5, tzinfo=UTC)
