@@ -1,0 +1,244 @@
+"""The `livewall` command, less the web commands (`run`, `serve`), which wall/cli.py adds."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlmodel import select
+
+from aggregator.docs import settings_markdown
+from aggregator.export import write_export
+from aggregator.livewall import Livewall
+from aggregator.models import Source
+from aggregator.scheduler import create_scheduler
+from aggregator.settings import ConfigError, Settings, default_config_path, load_settings
+from aggregator.store import StoreError
+
+Handler = Callable[[argparse.Namespace, Livewall], int]
+
+
+class UsageError(Exception):
+    """A wrong argument: the message says which and why; exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="livewall", description="Live-coverage aggregator for events: wall, console, digest."
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="TOML configuration file (default: $LIVEWALL_CONFIG or config/default.toml)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add(commands, "migrate", "apply the store's pending migrations", cmd_migrate)
+    _add(commands, "check-config", "validate the configuration and summarize it", cmd_check_config)
+    _add(commands, "worker", "run the scheduler and collectors (no web server)", cmd_worker)
+    collect = _add(commands, "collect", "run collectors and print what each one did", cmd_collect)
+    collect.add_argument("--once", action="store_true", required=True, help="run each source once")
+    collect.add_argument("--source", action="append", metavar="NAME", help="only this source")
+    _add(commands, "sources", "show each source's health", cmd_sources)
+    export = _add(commands, "export", "write every post, whatever its status", cmd_export)
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export.add_argument("--output", type=Path, help="file to write (default: standard output)")
+    docs = _add(commands, "settings-doc", "print the configuration reference (Markdown)", cmd_docs)
+    docs.set_defaults(needs_config=False)
+    return parser
+
+
+def _add(commands: Any, name: str, help_text: str, handler: Handler) -> argparse.ArgumentParser:
+    sub: argparse.ArgumentParser = commands.add_parser(name, help=help_text, description=help_text)
+    sub.set_defaults(handler=handler, needs_config=True)
+    return sub
+
+
+def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
+    parser = parser or build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if not args.needs_config:
+            return int(args.handler(args, None))
+        settings = load_settings(args.config or default_config_path())
+        return int(args.handler(args, Livewall(settings)))
+    except (ConfigError, UsageError) as exc:
+        print(f"livewall: error: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"livewall: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def prepare_store(app: Livewall, out: TextIO = sys.stdout) -> None:
+    """Check the store answers and bring its schema up to date."""
+    app.store.check()
+    applied = app.store.migrate()
+    if applied:
+        print(f"store {app.store.safe_url}: applied migrations {', '.join(applied)}", file=out)
+
+
+def cmd_migrate(args: argparse.Namespace, app: Livewall) -> int:
+    app.store.check()
+    applied = app.store.migrate()
+    print(f"applied {', '.join(applied)}" if applied else "the store is up to date")
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace, app: Livewall) -> int:
+    print(describe(app.settings))
+    return 0
+
+
+def describe(settings: Settings) -> str:
+    event = settings.event
+    tags = " ".join(f"#{t}" for t in event.hashtags) or "(none)"
+    lines = [
+        f"event: {event.name} — {tags} — {event.timezone} — {', '.join(event.languages)}",
+        f"store: {settings.storage.url}",
+        f"server: {settings.server.public_url} (listening on {settings.server.host}:{settings.server.port})",
+        f"moderation: {settings.moderation.mode}-moderation, "
+        f"{len(settings.moderation.trusted_authors)} trusted, "
+        f"{len(settings.moderation.banned_authors)} banned, "
+        f"word lists: {', '.join(settings.moderation.blocked_words) or 'none'}",
+        f"sources ({len(settings.sources)}):",
+    ]
+    for s in settings.sources:
+        flags = ", ".join(
+            f for f, on in (("official", s.official), ("disabled", not s.enabled)) if on
+        )
+        lines.append(f"  - {s.name} ({s.type}, every {s.every} s{', ' + flags if flags else ''})")
+    lines.append(f"screens ({len(settings.screens)}):")
+    for screen in settings.screens:
+        lines.append(f"  - {screen.name}: {screen.layout} → /wall/{screen.name}")
+    lines.append(
+        f"digest: every day at {settings.digest.send_at:%H:%M}, {len(settings.digest.recipients)} recipient(s)"
+    )
+    lines.append("configuration is valid")
+    return "\n".join(lines)
+
+
+def cmd_collect(args: argparse.Namespace, app: Livewall) -> int:
+    prepare_store(app)
+    names = args.source or [s.name for s in app.harvest.sources()]
+    for name in names:
+        try:
+            app.settings.source(name)
+        except KeyError as exc:
+            raise UsageError(f"--source: {exc.args[0]}") from None
+    return asyncio.run(_collect(app, names))
+
+
+async def _collect(app: Livewall, names: list[str]) -> int:
+    failures = 0
+    try:
+        for name in names:
+            print(f"collecting {name}…", flush=True)
+            report = await app.harvest.run_source(name)
+            failures += report.error is not None
+            print(f"  {report.line()}", flush=True)
+    finally:
+        await app.aclose()
+    return 1 if failures else 0
+
+
+def cmd_sources(args: argparse.Namespace, app: Livewall) -> int:
+    prepare_store(app, out=sys.stderr)
+    with app.store.read() as session:
+        states = {s.name: s for s in session.exec(select(Source))}
+    rows = [("SOURCE", "TYPE", "STATE", "LAST SUCCESS", "NEXT ATTEMPT", "POSTS", "LAST ERROR")]
+    for options in app.settings.sources:
+        rows.append(source_row(options, states.get(options.name)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[-1]]).rstrip())
+    return 0
+
+
+def source_state(options: Any, state: Source | None) -> str:
+    if not options.enabled:
+        return "disabled"
+    if state is None:
+        return "never run"
+    if state.paused:
+        return "paused"
+    if state.last_error_kind in ("auth", "config"):
+        return "config error"
+    if state.consecutive_errors:
+        return f"failing ×{state.consecutive_errors}"
+    return "ok"
+
+
+def source_row(options: Any, state: Source | None) -> tuple[str, ...]:
+    return (
+        options.name,
+        options.type,
+        source_state(options, state),
+        _when(state.last_success if state else None),
+        _when(state.next_attempt if state else None),
+        str(state.posts_collected if state else 0),
+        (f"{state.last_error_kind}: {state.last_error}" if state and state.last_error else ""),
+    )
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else "—"
+
+
+def cmd_export(args: argparse.Namespace, app: Livewall) -> int:
+    prepare_store(app, out=sys.stderr)
+    out: TextIO
+    with args.output.open("w", encoding="utf-8", newline="") if args.output else _stdout() as out:
+        count = write_export(app.store, args.format, out)
+    print(f"exported {count} posts", file=sys.stderr)
+    return 0
+
+
+class _stdout:
+    def __enter__(self) -> TextIO:
+        return sys.stdout
+
+    def __exit__(self, *exc: object) -> None:
+        sys.stdout.flush()
+
+
+def cmd_worker(args: argparse.Namespace, app: Livewall) -> int:
+    prepare_store(app)
+    print(f"worker: collecting {len(app.harvest.sources())} source(s); Ctrl+C stops", flush=True)
+    asyncio.run(run_worker(app))
+    return 0
+
+
+async def run_worker(app: Livewall) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    scheduler = create_scheduler(app.harvest, app.settings.zone)
+    scheduler.start()
+    try:
+        await stop.wait()
+    finally:
+        scheduler.shutdown(wait=False)
+        await app.aclose()
+
+
+def cmd_docs(args: argparse.Namespace, app: Livewall | None) -> int:
+    print(settings_markdown(), end="")
+    return 0

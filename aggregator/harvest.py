@@ -1,0 +1,197 @@
+"""Running collectors: one source at a time per source, its failures kept as values.
+
+The schedule lives in the store (next attempt, consecutive errors), so a restart resumes
+where it was; APScheduler only ticks `Harvest.run_due` (see scheduler.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+import anyio
+import httpx
+from sqlmodel import select
+
+from aggregator.ingest import IngestReport, Pipeline
+from aggregator.models import Source, utcnow
+from aggregator.settings import Settings
+from aggregator.store import Store
+from collectors.base import (
+    Collector,
+    CollectorContext,
+    CollectorError,
+    CollectResult,
+    ErrorKind,
+    SourceOptions,
+    SourceState,
+)
+from collectors.registry import build_collector
+
+log = logging.getLogger("livewall.harvest")
+
+MAX_BACKOFF = timedelta(hours=1)
+# A refused credential will not fix itself: wait long, staff must act (livewall sources).
+AUTH_PAUSE = timedelta(hours=1)
+RUN_TIMEOUT = 120.0
+USER_AGENT = "livewall/0.1 (+https://github.com/livewall/livewall)"
+
+
+def next_attempt(
+    options: SourceOptions,
+    now: datetime,
+    errors: int = 0,
+    error: CollectorError | None = None,
+    wait_at_least: float | None = None,
+    jitter: Callable[[], float] = random.random,
+) -> datetime:
+    """When to run a source again: its pace, exponential backoff after failures, the remote's wish."""
+    if error is not None and error.kind in (ErrorKind.AUTH, ErrorKind.CONFIG):
+        delay = AUTH_PAUSE
+    elif errors:
+        base = timedelta(seconds=options.every * 2 ** min(errors, 12))
+        # Jitter spreads retries so several failing sources do not hit the network together.
+        delay = min(base, MAX_BACKOFF) * (0.75 + 0.5 * jitter())
+    else:
+        delay = timedelta(seconds=options.every)
+    asked = (error.retry_after if error else None) or wait_at_least
+    if asked is not None:
+        delay = max(delay, timedelta(seconds=asked))
+    return now + delay
+
+
+def make_http_client(timeout: float = 20.0) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout, connect=10.0),
+        follow_redirects=True,
+        headers={"User-Agent": USER_AGENT},
+    )
+
+
+class Harvest:
+    """The collectors of one event, their schedule and the pipeline they feed."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        pipeline: Pipeline,
+        http: httpx.AsyncClient,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.pipeline = pipeline
+        self.context = CollectorContext(
+            http=http,
+            hashtags=settings.event.hashtags,
+            env=os.environ if env is None else env,
+            languages=settings.event.languages,
+        )
+        self._collectors: dict[str, Collector] = {}
+        self._running: set[str] = set()
+
+    def sources(self) -> list[SourceOptions]:
+        return [s for s in self.settings.sources if s.enabled]
+
+    def collector(self, options: SourceOptions) -> Collector:
+        if options.name not in self._collectors:
+            self._collectors[options.name] = build_collector(options, self.context)
+        return self._collectors[options.name]
+
+    async def run_due(self) -> list[IngestReport]:
+        """Start every source whose next attempt has come; never two runs of one source."""
+        due = await anyio.to_thread.run_sync(self._due_names)
+        names = [n for n in due if n not in self._running]
+        return list(await asyncio.gather(*(self.run_source(n) for n in names)))
+
+    def _due_names(self) -> list[str]:
+        now = utcnow()
+        with self.store.read() as session:
+            states = {s.name: s for s in session.exec(select(Source))}
+        return [
+            o.name
+            for o in self.sources()
+            if not (state := states.get(o.name))
+            or (not state.paused and (state.next_attempt is None or state.next_attempt <= now))
+        ]
+
+    async def run_source(self, name: str) -> IngestReport:
+        """Collect one source once and store what it gave; errors come back in the report."""
+        options = self.settings.source(name)
+        if name in self._running:
+            return IngestReport(name, error="already running")
+        self._running.add(name)
+        try:
+            return await self._run(options)
+        finally:
+            self._running.discard(name)
+
+    async def _run(self, options: SourceOptions) -> IngestReport:
+        source = await anyio.to_thread.run_sync(self._load, options)
+        state = SourceState(source.cursor, source.etag, source.last_modified, dict(source.extra))
+        try:
+            with anyio.fail_after(RUN_TIMEOUT):
+                result = await self.collector(options).collect(state)
+        except CollectorError as error:
+            return await anyio.to_thread.run_sync(self._failed, options, source, error)
+        except TimeoutError:
+            error = CollectorError(ErrorKind.TIMEOUT, f"no answer within {RUN_TIMEOUT:.0f} s")
+            return await anyio.to_thread.run_sync(self._failed, options, source, error)
+        except Exception as exc:  # a collector bug must not stop the others
+            # The traceback is for developers (-v); staff get the one-line error below.
+            log.error("collector %s crashed", options.name, exc_info=log.isEnabledFor(logging.INFO))
+            error = CollectorError(ErrorKind.BAD_PAYLOAD, f"collector failed: {exc!r}")
+            return await anyio.to_thread.run_sync(self._failed, options, source, error)
+        return await anyio.to_thread.run_sync(self._succeeded, options, source, result)
+
+    def _load(self, options: SourceOptions) -> Source:
+        with self.store.read() as session:
+            found = session.get(Source, options.name)
+        return found or Source(name=options.name, type=options.type)
+
+    def _succeeded(
+        self, options: SourceOptions, source: Source, result: CollectResult
+    ) -> IngestReport:
+        errors = source.consecutive_errors + 1 if result.error else 0
+        when = next_attempt(options, utcnow(), errors, result.error, result.wait_at_least)
+        report = self.pipeline.ingest(options, result, when)
+        if result.error is not None:
+            self._count_error(options.name)
+        return report
+
+    def _count_error(self, name: str) -> None:
+        with self.store.write() as session:
+            source = session.get(Source, name)
+            if source is not None:
+                source.consecutive_errors += 1
+                session.add(source)
+
+    def _failed(
+        self, options: SourceOptions, source: Source, error: CollectorError
+    ) -> IngestReport:
+        now = utcnow()
+        with self.store.write() as session:
+            stored = session.get(Source, options.name) or Source(
+                name=options.name, type=options.type
+            )
+            stored.consecutive_errors += 1
+            stored.last_attempt = now
+            stored.last_error, stored.last_error_kind = error.message, error.kind.value
+            stored.next_attempt = next_attempt(options, now, stored.consecutive_errors, error)
+            session.add(stored)
+        log.warning("source %s failed: %s", options.name, error)
+        return IngestReport(options.name, error=str(error))
+
+    def pause(self, name: str, paused: bool = True) -> None:
+        self.settings.source(name)  # unknown names fail here, not silently
+        with self.store.write() as session:
+            source = session.get(Source, name) or Source(
+                name=name, type=self.settings.source(name).type
+            )
+            source.paused = paused
+            session.add(source)

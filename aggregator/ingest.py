@@ -1,0 +1,245 @@
+"""The ingest pipeline: candidates → sanitize → dedupe → rules → persist (one transaction) → publish.
+
+The posts and the source's new cursor are written in the same transaction, so a crash at
+any point leaves either both or neither: nothing lost, nothing doubled. Deleted and
+rejected posts stay as tombstones so a later fetch does not bring them back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from aggregator.language import detect_language
+from aggregator.models import ModerationEntry, Post, Source, utcnow
+from aggregator.rules import Rules, fold
+from aggregator.sanitize import clean_html, plain_text, safe_url, text_to_html
+from aggregator.store import Store
+from collectors.base import Candidate, CollectResult, SourceOptions
+
+# Same author, same text, on another network within this window: one post.
+CROSSPOST_WINDOW = timedelta(hours=6)
+# Fields an edit may change; any difference makes the stored post an update.
+EDITABLE = (
+    "url", "title", "text", "html", "language", "media", "likes", "shares", "replies",
+    "content_warning", "sensitive", "live_state", "edited_at", "author_name", "author_avatar",
+)  # fmt: skip
+
+
+@dataclass
+class IngestReport:
+    source: str
+    new: int = 0
+    updated: int = 0
+    deleted: int = 0
+    duplicates: int = 0
+    held: int = 0
+    rejected: int = 0
+    error: str | None = None
+    changes: list[int] = field(default_factory=list)
+
+    def line(self) -> str:
+        """One readable line for the command line and logs."""
+        text = (
+            f"{self.source}: {self.new} new, {self.updated} updated, {self.deleted} deleted"
+            f", {self.held} held, {self.duplicates} duplicate"
+        )
+        return f"{text}, error: {self.error}" if self.error else text
+
+
+def fingerprint(author_name: str, text: str) -> str | None:
+    """Identity of a cross-posted text: the same words by the same person on two networks."""
+    words = " ".join(fold(text).split())
+    if len(words) < 20:
+        return None
+    return hashlib.sha256(f"{fold(author_name).strip()}\n{words}".encode()).hexdigest()
+
+
+def prepare(candidate: Candidate, options: SourceOptions, languages: tuple[str, ...]) -> Post:
+    """A candidate made safe to store: sanitized HTML, plain text, language, checked URLs."""
+    html = clean_html(candidate.html) if candidate.html else text_to_html(candidate.text)
+    text = plain_text(html) if candidate.html else candidate.text.strip()
+    language = candidate.language or detect_language(text, languages)
+    author = candidate.author
+    media = [
+        {**asdict(m), "url": safe_url(m.url) or m.url, "preview_url": safe_url(m.preview_url)}
+        for m in candidate.media
+        if safe_url(m.url) or m.url.startswith("demo:")
+    ]
+    return Post(
+        source=options.name,
+        external_id=candidate.external_id[:500],
+        network=candidate.network or options.type,
+        kind=candidate.kind,
+        url=safe_url(candidate.url),
+        author_handle=author.handle[:300],
+        author_name=author.name or author.handle,
+        author_avatar=safe_url(author.avatar_url),
+        author_url=safe_url(author.profile_url),
+        title=candidate.title,
+        text=text,
+        html=html,
+        language=(language or None) and language[:10],
+        created_at=candidate.created_at,
+        collected_at=utcnow(),
+        edited_at=candidate.edited_at,
+        media=media,
+        hashtags=list(candidate.hashtags),
+        likes=candidate.likes,
+        shares=candidate.shares,
+        replies=candidate.replies,
+        content_warning=candidate.content_warning or None,
+        sensitive=candidate.sensitive,
+        official=options.official,
+        live_state=candidate.live_state,
+        dedupe_key=candidate.dedupe_key,
+        fingerprint=fingerprint(author.name or author.handle, text),
+    )
+
+
+class Pipeline:
+    def __init__(
+        self,
+        store: Store,
+        rules: Rules,
+        languages: tuple[str, ...] = ("fr", "en"),
+        publish: Callable[[int], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.rules = rules
+        self.languages = languages
+        self.publish = publish or (lambda seq: None)
+
+    def ingest(
+        self, options: SourceOptions, result: CollectResult, next_attempt: datetime | None = None
+    ) -> IngestReport:
+        """Store a collector's result and its new state together; publish what became visible."""
+        report = IngestReport(options.name)
+        prepared = [prepare(c, options, self.languages) for c in result.posts]
+        with self.store.write() as session:
+            for post in prepared:
+                self._add_or_update(session, post, report)
+            for external_id in result.deleted:
+                self._delete(session, options.name, external_id, report)
+            self._save_state(session, options, result, next_attempt, report)
+        if report.changes:
+            self.publish(max(report.changes))
+        return report
+
+    def _add_or_update(self, session: Session, post: Post, report: IngestReport) -> None:
+        existing = _find(session, post)
+        if existing is not None:
+            self._update(session, existing, post, report)
+        elif _crosspost(session, post) is not None:
+            report.duplicates += 1
+        else:
+            self._insert(session, post, report)
+
+    def _insert(self, session: Session, post: Post, report: IngestReport) -> None:
+        decision = self.rules.decide(post.source, post.author_handle, post.text)
+        post.status, post.status_reason = decision.status, decision.reason
+        session.add(post)
+        session.flush()
+        report.new += 1
+        if decision.reason:
+            report.held += decision.status == "pending"
+            report.rejected += decision.status == "rejected"
+            session.add(_log(post, f"rules:{decision.status}", decision.reason))
+        if post.visible:
+            self._changed(session, post, report)
+
+    def _update(self, session: Session, stored: Post, fresh: Post, report: IngestReport) -> None:
+        if stored.deleted or stored.status == "rejected":
+            return  # a tombstone: what was removed stays removed
+        changed = [name for name in EDITABLE if getattr(stored, name) != getattr(fresh, name)]
+        if not changed:
+            return
+        for name in changed:
+            setattr(stored, name, getattr(fresh, name))
+        session.add(stored)
+        report.updated += 1
+        if stored.visible:
+            self._changed(session, stored, report)
+
+    def _delete(
+        self, session: Session, source: str, external_id: str, report: IngestReport
+    ) -> None:
+        query = select(Post).where(
+            ((Post.source == source) & (Post.external_id == external_id))
+            | (Post.dedupe_key == external_id)
+        )
+        for post in session.exec(query):
+            if post.deleted:
+                continue
+            was_visible = post.visible
+            post.deleted, post.deleted_at = True, utcnow()
+            session.add(post)
+            session.add(_log(post, "deleted", "deleted at the source"))
+            report.deleted += 1
+            if was_visible:
+                self._changed(session, post, report, kind="remove")
+
+    def _changed(
+        self, session: Session, post: Post, report: IngestReport, kind: str = "post"
+    ) -> None:
+        session.flush()
+        post.seq = self.store.add_change(session, kind, post_id=post.id)
+        session.add(post)
+        report.changes.append(post.seq)
+
+    def _save_state(
+        self,
+        session: Session,
+        options: SourceOptions,
+        result: CollectResult,
+        next_attempt: datetime | None,
+        report: IngestReport,
+    ) -> None:
+        source = session.get(Source, options.name) or Source(name=options.name, type=options.type)
+        state = result.state
+        source.cursor, source.etag, source.last_modified = (
+            state.cursor,
+            state.etag,
+            state.last_modified,
+        )
+        source.extra = dict(state.extra)
+        now = utcnow()
+        source.last_attempt = source.last_success = now
+        source.next_attempt = next_attempt
+        source.posts_collected += report.new
+        if result.error is None:
+            source.consecutive_errors, source.last_error, source.last_error_kind = 0, None, None
+        else:
+            # A half-valid answer: keep what was read, and say what was not.
+            source.last_error, source.last_error_kind = result.error.message, result.error.kind
+            report.error = str(result.error)
+        session.add(source)
+
+
+def _find(session: Session, post: Post) -> Post | None:
+    same_id = (Post.source == post.source) & (Post.external_id == post.external_id)
+    if post.dedupe_key:
+        same_id = same_id | (Post.dedupe_key == post.dedupe_key)
+    return session.exec(select(Post).where(same_id).order_by(col(Post.id))).first()
+
+
+def _crosspost(session: Session, post: Post) -> Post | None:
+    if post.fingerprint is None:
+        return None
+    since = post.created_at - CROSSPOST_WINDOW
+    query = select(Post).where(
+        (Post.fingerprint == post.fingerprint)
+        & (Post.network != post.network)
+        & (col(Post.created_at) >= since)
+    )
+    return session.exec(query).first()
+
+
+def _log(post: Post, action: str, detail: str | None) -> ModerationEntry:
+    return ModerationEntry(
+        at=utcnow(), actor="rules", action=action, post_id=post.id, detail=detail
+    )

@@ -1,0 +1,44 @@
+"""The one application object: everything livewall needs, composed from explicit settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import httpx
+
+from aggregator.changes import ChangeFeed
+from aggregator.harvest import Harvest, make_http_client
+from aggregator.ingest import Pipeline
+from aggregator.rules import Rules
+from aggregator.settings import Settings
+from aggregator.store import Store
+
+
+class Livewall:
+    def __init__(
+        self, settings: Settings, store: Store | None = None, env: Mapping[str, str] | None = None
+    ) -> None:
+        self.settings = settings
+        self.env = os.environ if env is None else env
+        self.store = store or Store(settings.storage.url)
+        self.feed = ChangeFeed(self.store)
+        self.rules = Rules.from_settings(settings)
+        self.pipeline = Pipeline(
+            self.store, self.rules, settings.event.languages, publish=self.feed.notify
+        )
+        self._http: httpx.AsyncClient | None = None
+        self._harvest: Harvest | None = None
+
+    @property
+    def harvest(self) -> Harvest:
+        """The collectors; their HTTP client is made on first use, inside the running loop."""
+        if self._harvest is None:
+            self._http = make_http_client()
+            self._harvest = Harvest(self.settings, self.store, self.pipeline, self._http, self.env)
+        return self._harvest
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+        self._http, self._harvest = None, None

@@ -1,0 +1,162 @@
+"""What the store holds: posts, sources' state, the change feed, moderation log, users, screens."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no time zone)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _when(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=default, sa_column=sa.Column(sa.JSON(), nullable=False))
+
+
+class Post(SQLModel, table=True):
+    __tablename__ = "posts"
+    __table_args__ = (
+        sa.UniqueConstraint("source", "external_id", name="uq_posts_source_external_id"),
+        sa.Index("ix_posts_status_created", "status", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=100)
+    external_id: str = Field(max_length=500)
+    network: str = Field(max_length=40)
+    kind: str = Field(default="post", max_length=20)
+    url: str | None = None
+    author_handle: str = Field(max_length=300, index=True)
+    author_name: str = ""
+    author_avatar: str | None = None
+    author_url: str | None = None
+    title: str | None = None
+    text: str = ""
+    html: str = ""
+    language: str | None = Field(default=None, max_length=10)
+    created_at: datetime = _when(nullable=False)
+    collected_at: datetime = _when(nullable=False)
+    edited_at: datetime | None = _when()
+    media: list[dict[str, Any]] = _json(list)
+    hashtags: list[str] = _json(list)
+    likes: int = 0
+    shares: int = 0
+    replies: int = 0
+    content_warning: str | None = None
+    sensitive: bool = False
+    # Staff opt-in to show a content-warned or sensitive post uncovered.
+    reveal: bool = False
+    status: str = Field(default="pending", max_length=20)
+    status_reason: str | None = None
+    pinned: bool = False
+    featured: bool = False
+    official: bool = False
+    live_state: str | None = Field(default=None, max_length=20)
+    deleted: bool = False
+    deleted_at: datetime | None = _when()
+    dedupe_key: str | None = Field(default=None, max_length=500, index=True)
+    fingerprint: str | None = Field(default=None, max_length=64, index=True)
+    duplicate_of: int | None = None
+    decided_at: datetime | None = _when()
+    decided_by: str | None = None
+    # The change sequence of this post's latest visible change.
+    seq: int = Field(default=0, index=True)
+
+    @property
+    def visible(self) -> bool:
+        """Whether a screen may show it: approved and not deleted, nothing else."""
+        return self.status == "approved" and not self.deleted
+
+
+class Source(SQLModel, table=True):
+    __tablename__ = "sources"
+
+    name: str = Field(primary_key=True, max_length=100)
+    type: str = Field(max_length=40)
+    cursor: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    extra: dict[str, Any] = _json(dict)
+    last_attempt: datetime | None = _when()
+    last_success: datetime | None = _when()
+    consecutive_errors: int = 0
+    last_error: str | None = None
+    last_error_kind: str | None = Field(default=None, max_length=40)
+    next_attempt: datetime | None = _when()
+    paused: bool = False
+    posts_collected: int = 0
+
+
+class Change(SQLModel, table=True):
+    """One visible change; its id is the sequence screens resume from (SSE Last-Event-ID)."""
+
+    __tablename__ = "changes"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40)  # post, remove, screen, message…
+    post_id: int | None = Field(default=None, index=True)
+    screen: str | None = Field(default=None, max_length=100)
+    payload: dict[str, Any] = _json(dict)
+    created_at: datetime = _when(nullable=False)
+
+
+class ModerationEntry(SQLModel, table=True):
+    __tablename__ = "moderation_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _when(nullable=False, index=True)
+    actor: str = Field(max_length=100)  # a user's name, or "rules"
+    action: str = Field(max_length=40)
+    post_id: int | None = Field(default=None, index=True)
+    detail: str | None = None
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, sa_column_kwargs={"unique": True})
+    role: str = Field(default="moderator", max_length=20)
+    password_hash: str = ""
+    disabled: bool = False
+    created_at: datetime = _when(nullable=False)
+
+
+class Screen(SQLModel, table=True):
+    """A screen's last heartbeat and the overrides staff set remotely."""
+
+    __tablename__ = "screens"
+
+    name: str = Field(primary_key=True, max_length=100)
+    layout: str | None = Field(default=None, max_length=20)
+    last_seen: datetime | None = _when()
+    version: str | None = None
+    last_event_id: int | None = None
+    viewport: str | None = None
+    client: str | None = None

@@ -1,0 +1,39 @@
+"""APScheduler only ticks: the schedule itself (next attempt, backoff) lives in the store."""
+
+from __future__ import annotations
+
+import logging
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from aggregator.harvest import Harvest
+
+log = logging.getLogger("livewall.scheduler")
+
+TICK_SECONDS = 1.0
+
+
+def create_scheduler(
+    harvest: Harvest, zone: ZoneInfo, tick: float = TICK_SECONDS
+) -> AsyncIOScheduler:
+    """A scheduler that starts due sources every tick; start it inside a running event loop."""
+    scheduler = AsyncIOScheduler(timezone=zone)
+    scheduler.add_job(
+        _tick,
+        "interval",
+        seconds=tick,
+        args=[harvest],
+        id="harvest",
+        # A slow collector must not make the next tick count as missed and skipped:
+        # each source's own run is guarded in Harvest, so ticks may overlap.
+        max_instances=100,
+        coalesce=True,
+        misfire_grace_time=30,
+    )
+    return scheduler
+
+
+async def _tick(harvest: Harvest) -> None:
+    for report in await harvest.run_due():
+        log.info("%s", report.line())

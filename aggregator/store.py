@@ -1,0 +1,150 @@
+"""The store: one engine, SQLite (WAL, one writer) or PostgreSQL, and its migrations.
+
+Writes go through `Store.write()`: on SQLite it starts with BEGIN IMMEDIATE so that a
+read-then-write transaction waits for the lock instead of failing with "database is
+locked"; on PostgreSQL it takes a transaction-level advisory lock so that change sequence
+numbers are committed in the order they were handed out (a screen resuming from N must
+never later see N-1 appear).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from aggregator.models import Change, utcnow
+
+BUSY_TIMEOUT_MS = 15_000
+# Any constant unique to livewall: serializes change-sequence writers on PostgreSQL.
+CHANGE_LOCK_KEY = 0x11FE_0A11
+
+
+class StoreError(Exception):
+    """The store cannot be used as configured (unreachable server, read-only file, WAL refused)."""
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if mode.lower() not in ("wal", "memory"):
+        raise StoreError(f"SQLite refused WAL mode (journal_mode is {mode!r})")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    writing = conn.get_execution_options().get("livewall_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+def create_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        _ensure_parent(url)
+        # isolation_level=None: pysqlite issues no BEGIN of its own, we do (see _sqlite_begin).
+        engine = sa.create_engine(
+            url, connect_args={"isolation_level": None, "check_same_thread": False}
+        )
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _ensure_parent(url: str) -> None:
+    path = url.removeprefix("sqlite:///")
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_engine(url)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._write_engine = self.engine.execution_options(livewall_write=True)
+        # One writer per process on SQLite: waiting here is cheaper than on the file lock.
+        self._write_lock = threading.Lock() if self.is_sqlite else None
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A writing transaction, committed on success and rolled back on any error."""
+        lock = self._write_lock
+        if lock is not None:
+            lock.acquire()
+        try:
+            with Session(self._write_engine, expire_on_commit=False) as session:
+                if not self.is_sqlite:
+                    session.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHANGE_LOCK_KEY}
+                    )
+                yield session
+                session.commit()
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def add_change(self, session: Session, kind: str, **fields: Any) -> int:
+        """Record a visible change in the current transaction and return its sequence."""
+        change = Change(kind=kind, created_at=utcnow(), **fields)
+        session.add(change)
+        session.flush()
+        assert change.seq is not None
+        return change.seq
+
+    def last_seq(self) -> int:
+        with self.read() as session:
+            return int(session.execute(sa.select(sa.func.max(Change.seq))).scalar() or 0)
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations; return the revisions applied."""
+        return migrate(self.engine)
+
+    def check(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"cannot open the store {self.safe_url}: {exc.orig}") from None
+
+    @property
+    def safe_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config(engine: Engine | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("aggregator") / "migrations"))
+    if engine is not None:
+        config.attributes["engine"] = engine
+    return config
+
+
+def migrate(engine: Engine) -> list[str]:
+    applied: list[str] = []
+    config = alembic_config(engine)
+    config.attributes["on_revision"] = applied.append
+    try:
+        command.upgrade(config, "head")
+    except sa.exc.OperationalError as exc:
+        raise StoreError(f"cannot migrate {engine.url!r}: {exc.orig}") from None
+    return applied

@@ -1,0 +1,145 @@
+"""The one small protocol every collector speaks, and livewall's own post model.
+
+A collector takes its persisted state (cursor, ETag, Last-Modified, anything else it
+needs) and returns candidate posts, deletions and its new state. It knows HTTP and the
+network's format; it never touches the store. We only model what the product needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal, Protocol
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+PostKind = Literal["post", "article", "video", "live"]
+LiveState = Literal["upcoming", "live", "ended"]
+
+
+class ErrorKind(StrEnum):
+    """Stable names for what went wrong, shown to staff and used for backoff."""
+
+    TIMEOUT = "timeout"
+    REFUSED = "refused"
+    HTTP_4XX = "http_4xx"
+    HTTP_5XX = "http_5xx"
+    RATE_LIMITED = "rate_limited"
+    BAD_PAYLOAD = "bad_payload"
+    AUTH = "auth"
+    CONFIG = "config"
+
+
+class CollectorError(Exception):
+    """A source's failure, returned as a value by the runner: one bad source never stops others."""
+
+    def __init__(self, kind: ErrorKind, message: str, retry_after: float | None = None) -> None:
+        super().__init__(f"{kind.value}: {message}")
+        self.kind = kind
+        self.message = message
+        # Seconds the remote asked us to wait (Retry-After, rate-limit reset).
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Author:
+    handle: str
+    name: str = ""
+    avatar_url: str | None = None
+    profile_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Media:
+    url: str
+    type: Literal["image", "video", "gifv", "audio", "link"] = "image"
+    alt: str = ""
+    preview_url: str | None = None
+    sensitive: bool = False
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass
+class Candidate:
+    """A post as a collector sees it, before sanitizing, dedupe and moderation."""
+
+    external_id: str
+    url: str | None
+    author: Author
+    created_at: datetime  # timezone-aware, UTC
+    text: str = ""  # plain text, when the network gives no HTML
+    html: str | None = None  # untrusted: the pipeline sanitizes it
+    language: str | None = None
+    title: str | None = None
+    media: list[Media] = field(default_factory=list)
+    likes: int = 0
+    shares: int = 0
+    replies: int = 0
+    content_warning: str | None = None
+    sensitive: bool = False
+    kind: PostKind = "post"
+    live_state: LiveState | None = None
+    edited_at: datetime | None = None
+    # A network-wide identity, when the same object can reach us by several paths
+    # (a Mastodon status's `uri` seen on two instances).
+    dedupe_key: str | None = None
+    hashtags: list[str] = field(default_factory=list)
+    # The network shown on the wall; None means the source's own type.
+    network: str | None = None
+
+
+@dataclass
+class SourceState:
+    """What a collector needs to resume: persisted by the store in the same transaction as posts."""
+
+    cursor: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CollectResult:
+    posts: list[Candidate] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)  # external ids gone at the source
+    state: SourceState = field(default_factory=SourceState)
+    # Seconds before the next attempt the remote wants (rate limits); None: the usual pace.
+    wait_at_least: float | None = None
+    # A half-failure: what could be read is in `posts`, and this says what could not.
+    error: CollectorError | None = None
+    not_modified: bool = False
+
+
+class SourceOptions(BaseModel):
+    """Keys common to every `[[sources]]` entry; each collector extends it with its own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="Unique name of the source, shown to staff and used in URLs.")
+    type: str = Field(description="Source type: mastodon, bluesky, feed, youtube, webhook or demo.")
+    every: int = Field(
+        default=60, ge=5, le=86400, description="Seconds between two collections of this source."
+    )
+    official: bool = Field(
+        default=False,
+        description="Posts from an official source are approved without moderation.",
+    )
+    enabled: bool = Field(default=True, description="A disabled source is never collected.")
+
+
+@dataclass(frozen=True)
+class CollectorContext:
+    """What a collector may use: an HTTP client, the event's hashtags and the environment."""
+
+    http: httpx.AsyncClient
+    hashtags: tuple[str, ...]
+    env: Mapping[str, str]
+    languages: tuple[str, ...] = ("fr", "en")
+
+
+class Collector(Protocol):
+    async def collect(self, state: SourceState) -> CollectResult: ...

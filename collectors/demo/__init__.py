@@ -1,0 +1,94 @@
+"""The demo source: a bundled convention's worth of posts, released a few at a time, in a loop.
+
+It lets `make run` show a living wall with no network at all. The cursor is the number of
+posts released so far, so a restart resumes where the demo was instead of starting over.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+from pydantic import Field
+
+from collectors.base import (
+    Author,
+    Candidate,
+    CollectorContext,
+    CollectResult,
+    Media,
+    SourceOptions,
+    SourceState,
+)
+
+# Demo media are package files; the wall serves them from its own origin under this scheme.
+DEMO_MEDIA_SCHEME = "demo:"
+
+
+class Options(SourceOptions):
+    """The bundled demo posts, released a few at a time in a loop: a living wall offline."""
+
+    type: Literal["demo"] = "demo"
+    every: int = Field(default=8, ge=1, le=86400, description="Seconds between two releases.")
+    per_run: int = Field(default=3, ge=1, le=1000, description="Posts released per run.")
+
+
+@cache
+def bundled_posts() -> tuple[dict[str, Any], ...]:
+    """The bundled posts, in release order."""
+    raw = resources.files(__package__).joinpath("posts.json").read_text(encoding="utf-8")
+    return tuple(json.loads(raw))
+
+
+def media_path(name: str) -> Any:
+    """The package file behind a `demo:` media URL (name without the scheme)."""
+    return resources.files(__package__).joinpath("media", name)
+
+
+def _candidate(number: int, item: dict[str, Any], now: datetime) -> Candidate:
+    author = item["author"]
+    media = [
+        Media(url=f"{DEMO_MEDIA_SCHEME}{m['file']}", alt=m.get("alt", ""), type="image")
+        for m in item.get("media", [])
+    ]
+    handle = author["handle"]
+    return Candidate(
+        external_id=f"demo-{number}",
+        url=item.get("url"),
+        author=Author(handle=handle, name=author.get("name", handle)),
+        created_at=now,
+        text=item.get("text", ""),
+        html=item.get("html"),
+        language=item.get("language"),
+        media=media,
+        likes=item.get("likes", 0),
+        shares=item.get("shares", 0),
+        replies=item.get("replies", 0),
+        content_warning=item.get("content_warning"),
+        sensitive=bool(item.get("sensitive", False)),
+        network=item.get("network", "mastodon"),
+        hashtags=list(item.get("hashtags", [])),
+    )
+
+
+class DemoCollector:
+    def __init__(self, options: Options) -> None:
+        self.options = options
+
+    async def collect(self, state: SourceState) -> CollectResult:
+        posts = bundled_posts()
+        released = int(state.cursor or 0)
+        now = datetime.now(UTC)
+        batch = [
+            _candidate(n, posts[n % len(posts)], now)
+            for n in range(released, released + self.options.per_run)
+        ]
+        new_state = SourceState(cursor=str(released + len(batch)))
+        return CollectResult(posts=batch, state=new_state)
+
+
+def create(options: Options, context: CollectorContext) -> DemoCollector:
+    return DemoCollector(options)

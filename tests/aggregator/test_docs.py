@@ -1,0 +1,21 @@
+"""Every setting is documented: docs/configuration.md is generated and must be current."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aggregator.docs import documented_keys, settings_markdown
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+
+
+def test_reference_is_up_to_date() -> None:
+    assert DOC.read_text(encoding="utf-8") == settings_markdown(), "run `make docs`"
+
+
+def test_every_key_has_help_text_and_a_row() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    for section, key in documented_keys():
+        assert f"| `{key}` |" in text, f"{section} {key} is not documented"
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    assert all(not line.rstrip().endswith("|  |") for line in rows), "a key has no help text"

@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import col, select
+
+from aggregator.ingest import Pipeline
+from aggregator.models import Change, ModerationEntry, Post, Source
+from aggregator.rules import BlockedWords, Rules
+from aggregator.store import Store
+from collectors.base import Author, CollectResult, Media
+from tests.builders import NOW, candidate, result, source
+
+
+def pipeline(store: Store, published: list[int] | None = None, **rules: object) -> Pipeline:
+    sink = published if published is not None else []
+    return Pipeline(store, Rules(**rules), ("fr", "en"), publish=sink.append)  # type: ignore[arg-type]
+
+
+def posts(store: Store) -> list[Post]:
+    with store.read() as session:
+        return list(session.exec(select(Post).order_by(col(Post.id))))
+
+
+def test_new_posts_are_stored_with_state_and_published(store: Store) -> None:
+    published: list[int] = []
+    report = pipeline(store, published, mode="post").ingest(
+        source(), result(candidate("1"), candidate("2", "Second message"), cursor="2")
+    )
+    assert (report.new, report.updated) == (2, 0)
+    stored = posts(store)
+    assert [p.external_id for p in stored] == ["1", "2"]
+    assert all(p.status == "approved" and p.seq > 0 for p in stored)
+    assert published == [max(p.seq for p in stored)]
+    with store.read() as session:
+        state = session.get(Source, "demo")
+        assert state is not None and state.cursor == "2" and state.posts_collected == 2
+
+
+def test_pre_moderation_holds_and_nothing_is_published(store: Store) -> None:
+    published: list[int] = []
+    pipeline(store, published, mode="pre").ingest(source(), result(candidate("1")))
+    (post,) = posts(store)
+    assert post.status == "pending" and post.seq == 0 and published == []
+
+
+def test_html_is_sanitized_and_plain_text_kept(store: Store) -> None:
+    hostile = candidate(
+        "1", html='<p>Salut <a href="javascript:x()">clic</a><script>x()</script></p>'
+    )
+    pipeline(store).ingest(source(), result(hostile))
+    (post,) = posts(store)
+    assert post.html == '<p>Salut <a rel="nofollow noopener noreferrer">clic</a></p>'
+    assert post.text == "Salut clic"
+
+
+def test_language_detected_when_the_network_gives_none(store: Store) -> None:
+    pipeline(store).ingest(
+        source(),
+        result(
+            candidate(
+                "1", "Très belle conférence sur le financement des infrastructures municipales"
+            ),
+            candidate("2", "Great panel about climate adaptation for small towns this morning"),
+            candidate("3", "Texte en anglais selon le réseau", language="en"),
+        ),
+    )
+    assert [p.language for p in posts(store)] == ["fr", "en", "en"]
+
+
+def test_same_id_again_is_an_edit_not_a_second_post(store: Store) -> None:
+    p = pipeline(store, mode="post")
+    p.ingest(source(), result(candidate("1", "Première version")))
+    first_seq = posts(store)[0].seq
+    report = p.ingest(source(), result(candidate("1", "Version corrigée", edited_at=NOW)))
+    (post,) = posts(store)
+    assert (report.new, report.updated) == (0, 1)
+    assert post.text == "Version corrigée" and post.edited_at == NOW and post.seq > first_seq
+
+
+def test_unchanged_refetch_changes_nothing(store: Store) -> None:
+    p = pipeline(store, mode="post")
+    p.ingest(source(), result(candidate("1")))
+    report = p.ingest(source(), result(candidate("1")))
+    assert (report.new, report.updated, report.changes) == (0, 0, [])
+
+
+def test_same_uri_from_two_instances_is_one_post(store: Store) -> None:
+    p = pipeline(store, mode="post")
+    uri = "https://mastodon.example/users/lucie/statuses/1"
+    p.ingest(source("instance-a"), result(candidate(uri, dedupe_key=uri)))
+    report = p.ingest(source("instance-b"), result(candidate(uri, dedupe_key=uri, likes=4)))
+    (post,) = posts(store)
+    assert report.new == 0 and post.source == "instance-a" and post.likes == 4
+
+
+def test_same_text_same_author_on_two_networks_is_one_post(store: Store) -> None:
+    p = pipeline(store, mode="post")
+    text = "Ouverture officielle des Assises ce matin, salle comble!"
+    p.ingest(source("m"), result(candidate("m1", text, network="mastodon")))
+    report = p.ingest(
+        source("b"),
+        result(
+            candidate(
+                "b1",
+                text.upper(),
+                network="bluesky",
+                created_at=NOW + timedelta(minutes=3),
+                author=Author(handle="lucie.bsky.social", name="Lucie Tremblay"),
+            )
+        ),
+    )
+    assert report.duplicates == 1 and len(posts(store)) == 1
+
+
+def test_deletion_removes_a_visible_post_and_keeps_a_tombstone(store: Store) -> None:
+    p = pipeline(store, mode="post")
+    p.ingest(source(), result(candidate("1")))
+    report = p.ingest(source(), result(deleted=("1",)))
+    (post,) = posts(store)
+    assert report.deleted == 1 and post.deleted and not post.visible
+    with store.read() as session:
+        last = session.exec(select(Change).order_by(col(Change.seq).desc())).first()
+    assert last is not None and (last.kind, last.post_id) == ("remove", post.id)
+    again = p.ingest(source(), result(candidate("1", "ressuscité?")))
+    assert (again.new, again.updated) == (0, 0) and posts(store)[0].deleted
+
+
+def test_rejected_post_is_not_brought_back_by_a_later_fetch(store: Store) -> None:
+    p = pipeline(store, banned=frozenset({"lucie@mastodon.example"}))
+    p.ingest(source(), result(candidate("1")))
+    assert posts(store)[0].status == "rejected"
+    report = p.ingest(source(), result(candidate("1", "nouveau texte")))
+    (post,) = posts(store)
+    assert report.updated == 0 and post.status == "rejected" and post.text != "nouveau texte"
+
+
+def test_rules_reason_is_logged(store: Store) -> None:
+    p = pipeline(store, mode="post", blocked=BlockedWords({"fr": ("niaiseux",)}))
+    report = p.ingest(source(), result(candidate("1", "Quel niaiseux")))
+    (post,) = posts(store)
+    assert report.held == 1 and post.status == "pending"
+    assert post.status_reason == "blocked word « niaiseux » (fr)"
+    with store.read() as session:
+        (entry,) = session.exec(select(ModerationEntry))
+    assert (entry.actor, entry.action, entry.post_id) == ("rules", "rules:pending", post.id)
+
+
+def test_unsafe_urls_never_stored(store: Store) -> None:
+    bad = candidate(
+        "1",
+        url="javascript:alert(1)",
+        author=Author(handle="@x", avatar_url="data:image/png;base64,AA", profile_url="ftp://x"),
+        media=[
+            Media(url="javascript:alert(1)"),
+            Media(url="https://img.example/a.jpg", alt="Scène"),
+        ],
+    )
+    pipeline(store).ingest(source(), result(bad))
+    (post,) = posts(store)
+    assert post.url is None and post.author_avatar is None and post.author_url is None
+    assert [m["url"] for m in post.media] == ["https://img.example/a.jpg"]
+
+
+def test_change_sequence_is_monotonic_across_batches(store: Store) -> None:
+    p = pipeline(store, mode="post")
+    for batch in range(3):
+        p.ingest(
+            source(), result(*(candidate(f"{batch}-{i}", f"message {batch} {i}") for i in range(4)))
+        )
+    with store.read() as session:
+        seqs = [c.seq for c in session.exec(select(Change).order_by(col(Change.seq)))]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 12
+    assert store.last_seq() == seqs[-1]
+
+
+def test_empty_result_still_saves_state(store: Store) -> None:
+    pipeline(store).ingest(source(), CollectResult())
+    with store.read() as session:
+        state = session.get(Source, "demo")
+    assert state is not None and state.last_success is not None

@@ -1,0 +1,117 @@
+"""Shared fixtures: real stores (SQLite files, and PostgreSQL when LIVEWALL_TEST_DATABASE_URL
+is set), settings built from explicit mappings, and the web app behind an ASGI client."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlmodel import SQLModel
+
+from aggregator.livewall import Livewall
+from aggregator.settings import Settings, settings_from_mapping
+from aggregator.store import Store
+
+REPO = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("LIVEWALL_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test: migrations run once per session."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    store = Store(f"sqlite:///{path}")
+    store.migrate()
+    store.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_migrated() -> str | None:
+    if not PG_URL:
+        return None
+    store = Store(PG_URL)
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    store.migrate()
+    store.dispose()
+    return PG_URL
+
+
+def _truncate(store: Store) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with store.engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path, pg_migrated: str | None
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path / "livewall.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    assert pg_migrated is not None
+    store = Store(pg_migrated)
+    _truncate(store)
+    store.dispose()
+    yield pg_migrated
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    store = Store(database_url)
+    yield store
+    store.dispose()
+
+
+SettingsFactory = Callable[..., Settings]
+
+
+@pytest.fixture
+def make_settings(database_url: str, tmp_path: Path) -> SettingsFactory:
+    """Settings from a mapping, on the test's store, with the repository's word lists."""
+
+    def make(**sections: Any) -> Settings:
+        raw: dict[str, Any] = {
+            "event": {"name": "Assises de test", "hashtags": ["AssisesUMQ"]},
+            "storage": {"url": database_url},
+            "moderation": {"mode": "pre"},
+            "sources": [{"name": "demo", "type": "demo", "per_run": 5}],
+            "screens": [{"name": "hall", "layout": "grid"}],
+        }
+        raw.update(sections)
+        return settings_from_mapping(raw, REPO / "config" / "test.toml")
+
+    return make
+
+
+@pytest.fixture
+def livewall(make_settings: SettingsFactory, store: Store) -> Livewall:
+    return Livewall(make_settings(), store=store, env={})
+
+
+@pytest.fixture
+async def web(livewall: Livewall) -> AsyncIterator[httpx.AsyncClient]:
+    """The web app with its lifespan running, behind an in-process ASGI client."""
+    from wall.app import create_app
+
+    app = create_app(livewall)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client

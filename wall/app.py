@@ -1,0 +1,76 @@
+"""The web application: one factory, explicit settings, no module-level state."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from aggregator.livewall import Livewall
+from aggregator.scheduler import create_scheduler
+from wall import api, media
+from wall.assets import Assets
+from wall.screens import ScreenViews
+from wall.security import SecurityHeaders
+from wall.templating import Templates, hue, initials
+
+log = logging.getLogger("livewall.web")
+
+
+def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
+    """The Starlette app for one Livewall; with `run_scheduler` it also collects (all-in-one)."""
+    assets = Assets()
+    templates = Templates(
+        assets,
+        app.settings.event.timezone,
+        {"media_url": media.media_url, "initials": initials, "hue": hue},
+    )
+    screens = ScreenViews(app, templates)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await app.feed.start()
+        scheduler: AsyncIOScheduler | None = None
+        if run_scheduler:
+            scheduler = create_scheduler(app.harvest, app.settings.zone)
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+            await app.feed.stop()
+            await app.aclose()
+
+    async def home(request: Request) -> Response:
+        return RedirectResponse("/wall/", status_code=307)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if request.url.path.startswith(("/api/", "/hooks/")):
+            return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+        return templates.response(
+            "error.html", screens.language(request), status=exc.status_code, detail=exc.detail
+        )
+
+    routes = [
+        Route("/", home),
+        *api.routes(app),
+        *screens.routes(),
+        *media.routes(),
+        Mount("/static", StaticFiles(directory=assets.directory), name="static"),
+    ]
+    web = Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
+    )
+    web.state.livewall = app
+    web.add_middleware(SecurityHeaders)
+    return web

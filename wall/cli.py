@@ -1,0 +1,79 @@
+"""The `livewall` program: aggregator's commands plus `run` (all-in-one) and `serve` (web only)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from aggregator import cli
+from aggregator.livewall import Livewall
+from wall.app import create_app
+
+# Open event streams would hold a shutdown forever; screens reconnect on their own.
+GRACEFUL_SHUTDOWN_SECONDS = 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = cli.build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    run = cli._add(commands, "run", "all-in-one: migrate, collect and serve the web", cmd_run)
+    serve = cli._add(commands, "serve", "serve the web only (run a worker beside it)", cmd_serve)
+    for sub in (run, serve):
+        sub.add_argument("--host", help="listen address (default: [server] host)")
+        sub.add_argument("--port", type=int, help="listen port (default: [server] port)")
+    return parser
+
+
+def cmd_run(args: argparse.Namespace, app: Livewall) -> int:
+    return _serve(args, app, run_scheduler=True)
+
+
+def cmd_serve(args: argparse.Namespace, app: Livewall) -> int:
+    return _serve(args, app, run_scheduler=False)
+
+
+def _serve(args: argparse.Namespace, app: Livewall, run_scheduler: bool) -> int:
+    cli.prepare_store(app)
+    host = args.host or app.settings.server.host
+    port = args.port or app.settings.server.port
+    base = (
+        f"http://{host}:{port}" if host not in ("0.0.0.0", "::") else app.settings.server.public_url
+    )
+    print(banner(app, base, run_scheduler), flush=True)
+    config = uvicorn.Config(
+        create_app(app, run_scheduler=run_scheduler),
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        proxy_headers=True,
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+def banner(app: Livewall, base: str, run_scheduler: bool) -> str:
+    lines = [f"livewall — {app.settings.event.name}", f"  store:   {app.store.safe_url}"]
+    if run_scheduler:
+        lines.append(f"  sources: {', '.join(s.name for s in app.harvest.sources()) or 'none'}")
+    lines.append(f"  screens: {base}/wall/")
+    for screen in app.settings.screens:
+        lines.append(f"           {base}/wall/{screen.name}")
+    lines += [
+        f"  console: {base}/console",
+        f"  digest:  {base}/digest/",
+        f"  API:     {base}/api/posts",
+    ]
+    lines.append("Ctrl+C stops.")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.main(argv, build_parser())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Translations (gettext catalogues through Babel) and the French-first formatting of dates."""
+
+from __future__ import annotations
+
+import gettext
+import io
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from importlib import resources
+
+from babel.dates import format_datetime, format_timedelta
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+LOCALES = {"fr": "fr_CA", "en": "en_CA"}
+DEFAULT_LANGUAGE = "fr"
+
+
+@cache
+def translations(language: str) -> gettext.NullTranslations:
+    """The catalogue of a language, compiled from its .po file in memory (no .mo to commit)."""
+    po = resources.files("wall") / "locale" / language / "LC_MESSAGES" / "messages.po"
+    if not po.is_file():
+        return gettext.NullTranslations()  # English is the source language of the msgids
+    with po.open("rb") as handle:
+        catalog = read_po(handle, locale=LOCALES.get(language, language))
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer)
+
+
+def pick_language(asked: str | None, default: str, available: tuple[str, ...]) -> str:
+    if asked and asked[:2] in available:
+        return asked[:2]
+    return default if default in available else available[0]
+
+
+def ago(moment: datetime, language: str, now: datetime | None = None) -> str:
+    """« il y a 2 min », « 2 min ago »."""
+    now = now or datetime.now(UTC)
+    delta = min(moment - now, timedelta(0))  # a clock ahead of ours is "just now", not "in 1 min"
+    if delta.total_seconds() > -45:
+        return translations(language).gettext("just now")
+    return format_timedelta(
+        delta, add_direction=True, format="short", threshold=1, locale=LOCALES[language]
+    )
+
+
+def long_datetime(moment: datetime, language: str, zone: str) -> str:
+    """« 25 novembre 2026, 14 h 05 »."""
+    if language == "fr":
+        return format_datetime(moment, "d MMMM y, H 'h' mm", tzinfo=zone, locale="fr_CA")
+    return format_datetime(moment, "MMMM d, y, h:mm a", tzinfo=zone, locale="en_CA")

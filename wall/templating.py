@@ -1,0 +1,69 @@
+"""Jinja2 environments, one per interface language, with livewall's filters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.responses import HTMLResponse
+
+from wall.assets import Assets
+from wall.i18n import LOCALES, ago, long_datetime, translations
+
+NETWORK_NAMES = {
+    "mastodon": "Mastodon",
+    "bluesky": "Bluesky",
+    "youtube": "YouTube",
+    "feed": "Web",
+    "instagram": "Instagram",
+    "linkedin": "LinkedIn",
+    "x": "X",
+    "facebook": "Facebook",
+    "webhook": "Web",
+}
+
+
+class Templates:
+    def __init__(self, assets: Assets, zone: str, globals_: dict[str, Any] | None = None) -> None:
+        self.assets = assets
+        self.zone = zone
+        self._envs = {lang: self._environment(lang, globals_ or {}) for lang in LOCALES}
+
+    def _environment(self, language: str, globals_: dict[str, Any]) -> Environment:
+        env = Environment(
+            loader=PackageLoader("wall", "templates"),
+            autoescape=select_autoescape(["html", "xml"]),
+            extensions=["jinja2.ext.i18n"],
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+        env.globals.update(
+            globals_, static=self.assets.url, lang=language, version=self.assets.version,
+            network_name=lambda n: NETWORK_NAMES.get(n, n.title()),
+        )  # fmt: skip
+        env.filters["ago"] = lambda moment: ago(moment, language)
+        env.filters["longdate"] = lambda moment: long_datetime(moment, language, self.zone)
+        env.filters["isodate"] = lambda moment: moment.isoformat() if moment else ""
+        return env
+
+    def render(self, name: str, language: str, **context: Any) -> str:
+        return self._envs[language].get_template(name).render(**context)
+
+    def response(self, name: str, language: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return HTMLResponse(self.render(name, language, **context), status_code=status)
+
+
+def initials(name: str) -> str:
+    words = [w for w in name.replace("@", " ").split() if w[:1].isalnum()]
+    return "".join(w[0] for w in words[:2]).upper() or "?"
+
+
+def hue(text: str) -> int:
+    """A stable colour for an author without an avatar."""
+    return sum(map(ord, text)) * 37 % 360
+
+
+def now_iso() -> str:
+    return datetime.now().astimezone().isoformat()
