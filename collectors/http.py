@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import anyio
 import httpx
+from pydantic import AfterValidator
 
 from collectors.base import CollectorError, ErrorKind
 
@@ -253,3 +254,33 @@ def count(value: object) -> int:
     if isinstance(value, str) and value.isdigit():
         return int(value)
     return 0
+
+
+def identifier(value: object) -> str:
+    """A remote object's id (a non-empty string, or a number some servers send)."""
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        raise ValueError(f"expected an id, got {value!r}")
+    return str(value)
+
+
+def http_base_url(value: str) -> str:
+    """An option naming a server: http(s) only, without the trailing slash."""
+    if safe_url(value) is None:
+        raise ValueError("must be an http:// or https:// URL")
+    return value.strip().rstrip("/")
+
+
+def bare_hashtags(tags: Iterable[str]) -> tuple[str, ...]:
+    """Hashtags as networks' APIs want them: without '#', empty ones dropped."""
+    return tuple(tag.strip().lstrip("#") for tag in tags if tag.strip().lstrip("#"))
+
+
+# Option types shared by the network sources' settings.
+BaseUrl = Annotated[str, AfterValidator(http_base_url)]
+Hashtags = Annotated[tuple[str, ...], AfterValidator(bare_hashtags)]
+
+
+def dimension(value: object) -> int | None:
+    """A width or height in pixels (a number, or digits in XML attributes), or None."""
+    size = count(value)
+    return size or None

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit
 
 import anyio
 import httpx
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from collectors.base import (
     Author,
@@ -33,11 +33,16 @@ from collectors.base import (
 )
 from collectors.http import (
     DEFAULT_RETRY,
+    BaseUrl,
+    Hashtags,
     RetryPolicy,
+    bare_hashtags,
     count,
+    dimension,
     error_for_exception,
     error_for_status,
     fetch,
+    identifier,
     json_body,
     parse_iso_datetime,
     rate_limit_wait,
@@ -59,11 +64,11 @@ class Options(SourceOptions):
     type: Literal["mastodon"] = Field(
         default="mastodon", description="Source type: a hashtag timeline on one Mastodon server."
     )
-    instance: str = Field(
+    instance: BaseUrl = Field(
         description="Base URL of the Mastodon server to read, such as https://mastodon.social. "
         "A post is only visible on servers it federated to: add one source per server."
     )
-    hashtags: tuple[str, ...] = Field(
+    hashtags: Hashtags = Field(
         default=(),
         description="Hashtags to follow, without '#'. Empty means the event's hashtags.",
     )
@@ -98,18 +103,6 @@ class Options(SourceOptions):
         le=40,
         description="Recently collected statuses re-read per run to notice deletions and edits.",
     )
-
-    @field_validator("instance")
-    @classmethod
-    def _http_base_url(cls, value: str) -> str:
-        if safe_url(value) is None:
-            raise ValueError("instance must be an http:// or https:// URL")
-        return value.strip().rstrip("/")
-
-    @field_validator("hashtags")
-    @classmethod
-    def _without_hash(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(tag.lstrip("#") for tag in value if tag.lstrip("#"))
 
     @model_validator(mode="after")
     def _streaming_needs_token(self) -> Options:
@@ -153,8 +146,8 @@ def parse_timeline(payload: Any, host: str) -> tuple[list[Seen], int]:
 def parse_entry(status: Any, host: str) -> Seen:
     with reading("Mastodon status"):
         original = status["reblog"] or status
-        timeline_id = _required(status["id"])
-        return Seen(timeline_id, _required(original["id"]), status_to_candidate(original, host))
+        timeline_id = identifier(status["id"])
+        return Seen(timeline_id, identifier(original["id"]), status_to_candidate(original, host))
 
 
 def status_to_candidate(status: Any, host: str) -> Candidate | None:
@@ -168,7 +161,7 @@ def status_to_candidate(status: Any, host: str) -> Candidate | None:
 
 
 def _candidate(status: dict[str, Any], host: str) -> Candidate:
-    uri = _required(status["uri"])
+    uri = identifier(status["uri"])
     created = parse_iso_datetime(status["created_at"])
     if created is None:
         raise ValueError(f"created_at {status['created_at']!r} is not an ISO 8601 time")
@@ -193,14 +186,8 @@ def _candidate(status: dict[str, Any], host: str) -> Candidate:
     )
 
 
-def _required(value: Any) -> str:
-    if not isinstance(value, str | int) or isinstance(value, bool) or value == "":
-        raise ValueError(f"expected an id, got {value!r}")
-    return str(value)
-
-
 def account_to_author(account: dict[str, Any], host: str) -> Author:
-    acct = _required(account["acct"])
+    acct = identifier(account["acct"])
     # Local accounts come without a domain; the wall shows every handle in full.
     handle = f"@{acct}" if "@" in acct else f"@{acct}@{host}"
     return Author(
@@ -223,13 +210,9 @@ def _media(attachment: dict[str, Any], sensitive: bool) -> Media | None:
         alt=text(attachment.get("description")),
         preview_url=safe_url(attachment.get("preview_url")),
         sensitive=sensitive,
-        width=_dimension(original.get("width")),
-        height=_dimension(original.get("height")),
+        width=dimension(original.get("width")),
+        height=dimension(original.get("height")),
     )
-
-
-def _dimension(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 def with_emojis(content: str, emojis: Iterable[Any]) -> str:
@@ -317,7 +300,7 @@ class MastodonCollector:
         self.http = context.http
         self.env = context.env
         self.retry = retry
-        self.hashtags = options.hashtags or tuple(t.lstrip("#") for t in context.hashtags)
+        self.hashtags = options.hashtags or bare_hashtags(context.hashtags)
         self.host = urlsplit(options.instance).netloc
 
     async def collect(self, state: SourceState) -> CollectResult:

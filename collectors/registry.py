@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from collectors import demo, mastodon
+from collectors import bluesky, demo, mastodon
 from collectors.base import Collector, CollectorContext, SourceOptions
 
 
@@ -19,6 +19,7 @@ class SourceType:
 SOURCE_TYPES: dict[str, SourceType] = {
     "demo": SourceType(demo.Options, demo.create),
     "mastodon": SourceType(mastodon.Options, mastodon.create),
+    "bluesky": SourceType(bluesky.Options, bluesky.create),
 }
 
 
