@@ -144,7 +144,7 @@ def migrate(engine: Engine) -> list[str]:
     config = alembic_config(engine)
     config.attributes["on_revision"] = applied.append
     try:
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")  # feature branches of migrations, merged later
     except sa.exc.OperationalError as exc:
         raise StoreError(f"cannot migrate {engine.url!r}: {exc.orig}") from None
     return applied

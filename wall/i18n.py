@@ -19,16 +19,26 @@ DEFAULT_LANGUAGE = "fr"
 
 @cache
 def translations(language: str) -> gettext.NullTranslations:
-    """The catalogue of a language, compiled from its .po file in memory (no .mo to commit)."""
-    po = resources.files("wall") / "locale" / language / "LC_MESSAGES" / "messages.po"
-    if not po.is_file():
-        return gettext.NullTranslations()  # English is the source language of the msgids
-    with po.open("rb") as handle:
-        catalog = read_po(handle, locale=LOCALES.get(language, language))
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return Translations(buffer)
+    """A language's catalogues (one .po per part: wall, console, digest), compiled in memory.
+
+    English is the source language of the msgids, so it needs no catalogue.
+    """
+    folder = resources.files("wall") / "locale" / language / "LC_MESSAGES"
+    merged: gettext.NullTranslations = gettext.NullTranslations()
+    if not folder.is_dir():
+        return merged
+    for po in sorted((p for p in folder.iterdir() if p.name.endswith(".po")), key=lambda p: p.name):
+        with po.open("rb") as handle:
+            catalog = read_po(handle, locale=LOCALES.get(language, language))
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog)
+        buffer.seek(0)
+        part = Translations(buffer)
+        if isinstance(merged, Translations):
+            merged.merge(part)
+        else:
+            merged = part
+    return merged
 
 
 def pick_language(asked: str | None, default: str, available: tuple[str, ...]) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from alembic import context
 from sqlmodel import SQLModel
 
-import aggregator.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import aggregator.tables  # noqa: F401  (registers every table on SQLModel.metadata)
 
 config = context.config
 

@@ -1,0 +1,144 @@
+"""Staff decisions on posts: approve, reject, retract, pin, feature, reveal — logged, never deleting.
+
+Every decision runs in one writing transaction, and writing transactions are serialized
+(store.py), so two moderators acting on the same post are decided one after the other:
+the second sees the first's result and gets a Conflict when it no longer applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from aggregator.models import ModerationEntry, Post, utcnow
+from aggregator.store import Store
+
+ACTIONS = (
+    "approve",
+    "reject",
+    "retract",
+    "pin",
+    "unpin",
+    "feature",
+    "unfeature",
+    "reveal",
+    "cover",
+)
+# Which statuses each status-changing action may start from.
+ALLOWED_FROM = {
+    "approve": ("pending", "rejected", "retracted"),
+    "reject": ("pending", "approved"),
+    "retract": ("approved",),
+}
+NEW_STATUS = {"approve": "approved", "reject": "rejected", "retract": "retracted"}
+FLAGS = {
+    "pin": ("pinned", True),
+    "unpin": ("pinned", False),
+    "feature": ("featured", True),
+    "unfeature": ("featured", False),
+    "reveal": ("reveal", True),
+    "cover": ("reveal", False),
+}
+
+
+class ModerationError(Exception):
+    """A decision that cannot be taken; `status` is the HTTP status a route should answer."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Outcome:
+    post_id: int
+    action: str
+    status: str
+    seq: int | None  # the change screens receive, if any
+    previous: dict[str, object]  # what undo restores
+
+
+def decide(
+    store: Store,
+    post_id: int,
+    action: str,
+    actor: str,
+    expected_status: str | None = None,
+    publish: Callable[[int], None] | None = None,
+) -> Outcome:
+    """Apply one staff action to one post; raise ModerationError when it no longer applies."""
+    if action not in ACTIONS:
+        raise ModerationError(f"unknown action {action!r}", status=400)
+    with store.write() as session:
+        post = session.get(Post, post_id)
+        if post is None:
+            raise ModerationError(f"post {post_id} does not exist", status=404)
+        outcome = _apply(store, session, post, action, actor, expected_status)
+    if outcome.seq is not None and publish is not None:
+        publish(outcome.seq)
+    return outcome
+
+
+def _apply(
+    store: Store, session: Session, post: Post, action: str, actor: str, expected: str | None
+) -> Outcome:
+    if expected is not None and post.status != expected:
+        raise ModerationError(
+            f"post {post.id} is already {post.status} (by {post.decided_by or 'the rules'})"
+        )
+    previous = {
+        "status": post.status,
+        "pinned": post.pinned,
+        "featured": post.featured,
+        "reveal": post.reveal,
+    }
+    was_visible = post.visible
+    if action in NEW_STATUS:
+        if post.status not in ALLOWED_FROM[action]:
+            raise ModerationError(f"cannot {action} post {post.id}: it is {post.status}")
+        post.status = NEW_STATUS[action]
+        post.decided_at, post.decided_by = utcnow(), actor
+    else:
+        name, value = FLAGS[action]
+        setattr(post, name, value)
+    session.add(post)
+    session.add(ModerationEntry(at=utcnow(), actor=actor, action=action, post_id=post.id))
+    seq = None
+    if was_visible or post.visible:
+        session.flush()
+        seq = store.add_change(session, "post" if post.visible else "remove", post_id=post.id)
+        post.seq = seq
+        session.add(post)
+    assert post.id is not None
+    return Outcome(post.id, action, post.status, seq, previous)
+
+
+def restore(
+    store: Store, outcome: Outcome, actor: str, publish: Callable[[int], None] | None = None
+) -> Outcome:
+    """Undo a decision: put back the post's status and flags as they were before it."""
+    with store.write() as session:
+        post = session.get(Post, outcome.post_id)
+        if post is None:
+            raise ModerationError(f"post {outcome.post_id} does not exist", status=404)
+        was_visible = post.visible
+        for name, value in outcome.previous.items():
+            setattr(post, name, value)
+        session.add(post)
+        session.add(
+            ModerationEntry(
+                at=utcnow(), actor=actor, action="undo", post_id=post.id, detail=outcome.action
+            )
+        )
+        seq = None
+        if was_visible or post.visible:
+            session.flush()
+            seq = store.add_change(session, "post" if post.visible else "remove", post_id=post.id)
+            post.seq = seq
+            session.add(post)
+    if seq is not None and publish is not None:
+        publish(seq)
+    return Outcome(outcome.post_id, "undo", str(outcome.previous["status"]), seq, {})
