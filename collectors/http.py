@@ -263,11 +263,17 @@ def identifier(value: object) -> str:
     return str(value)
 
 
-def http_base_url(value: str) -> str:
-    """An option naming a server: http(s) only, without the trailing slash."""
-    if safe_url(value) is None:
+def http_url(value: str) -> str:
+    """An option naming a document: an absolute http(s) URL."""
+    url = safe_url(value)
+    if url is None:
         raise ValueError("must be an http:// or https:// URL")
-    return value.strip().rstrip("/")
+    return url
+
+
+def http_base_url(value: str) -> str:
+    """An option naming a server or an API: http(s) only, without the trailing slash."""
+    return http_url(value).rstrip("/")
 
 
 def bare_hashtags(tags: Iterable[str]) -> tuple[str, ...]:
@@ -277,6 +283,7 @@ def bare_hashtags(tags: Iterable[str]) -> tuple[str, ...]:
 
 # Option types shared by the network sources' settings.
 BaseUrl = Annotated[str, AfterValidator(http_base_url)]
+HttpUrl = Annotated[str, AfterValidator(http_url)]
 Hashtags = Annotated[tuple[str, ...], AfterValidator(bare_hashtags)]
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from collectors import bluesky, demo, mastodon
+from collectors import bluesky, demo, feed, mastodon
 from collectors.base import Collector, CollectorContext, SourceOptions
 
 
@@ -20,6 +20,7 @@ SOURCE_TYPES: dict[str, SourceType] = {
     "demo": SourceType(demo.Options, demo.create),
     "mastodon": SourceType(mastodon.Options, mastodon.create),
     "bluesky": SourceType(bluesky.Options, bluesky.create),
+    "feed": SourceType(feed.Options, feed.create),
 }
 
 
