@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from collectors import bluesky, demo, feed, mastodon
+from collectors import bluesky, demo, feed, mastodon, youtube
 from collectors.base import Collector, CollectorContext, SourceOptions
 
 
@@ -21,6 +21,7 @@ SOURCE_TYPES: dict[str, SourceType] = {
     "mastodon": SourceType(mastodon.Options, mastodon.create),
     "bluesky": SourceType(bluesky.Options, bluesky.create),
     "feed": SourceType(feed.Options, feed.create),
+    "youtube": SourceType(youtube.Options, youtube.create),
 }
 
 
