@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from collectors import bluesky, demo, feed, mastodon, youtube
+from collectors import bluesky, demo, feed, mastodon, webhook, youtube
 from collectors.base import Collector, CollectorContext, SourceOptions
 
 
@@ -22,6 +22,7 @@ SOURCE_TYPES: dict[str, SourceType] = {
     "bluesky": SourceType(bluesky.Options, bluesky.create),
     "feed": SourceType(feed.Options, feed.create),
     "youtube": SourceType(youtube.Options, youtube.create),
+    "webhook": SourceType(webhook.Options, webhook.create),
 }
 
 
