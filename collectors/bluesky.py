@@ -193,8 +193,10 @@ def rich_text_html(body: str, facets: list[Any]) -> str:
 
 def _spans(facets: list[Any], size: int) -> list[tuple[int, int, str]]:
     spans = []
-    for facet in facets:
-        index = facet.get("index") or {}
+    for facet in facets if isinstance(facets, list) else []:
+        if not isinstance(facet, dict) or not isinstance(facet.get("index"), dict):
+            continue
+        index = facet["index"]
         start, end = index.get("byteStart"), index.get("byteEnd")
         href = _facet_href(facet.get("features") or [])
         if isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= size and href:
@@ -202,9 +204,9 @@ def _spans(facets: list[Any], size: int) -> list[tuple[int, int, str]]:
     return spans
 
 
-def _facet_href(features: list[Any]) -> str | None:
-    for feature in features:
-        kind = feature.get("$type")
+def _facet_href(features: Any) -> str | None:
+    for feature in features if isinstance(features, list) else []:
+        kind = feature.get("$type") if isinstance(feature, dict) else None
         if kind == "app.bsky.richtext.facet#link" and safe_url(feature.get("uri")):
             return safe_url(feature.get("uri"))
         if kind == "app.bsky.richtext.facet#mention" and text(feature.get("did")):
@@ -221,11 +223,19 @@ def _escaped(data: bytes) -> str:
 
 def embed_parts(embed: Any, sensitive: bool) -> tuple[list[Media], str]:
     """Media, and the HTML of a quoted post, from a post's embed view."""
+    try:
+        with reading("Bluesky embed"):
+            return _embed_parts(embed, sensitive)
+    except CollectorError:
+        return [], ""  # a broken embed costs the post its embed, not the post itself
+
+
+def _embed_parts(embed: Any, sensitive: bool) -> tuple[list[Media], str]:
     if not isinstance(embed, dict):
         return [], ""
     kind = embed.get("$type")
     if kind == "app.bsky.embed.recordWithMedia#view":
-        media, _ = embed_parts(embed.get("media"), sensitive)
+        media, _ = _embed_parts(embed.get("media"), sensitive)
         return media, _quote_html((embed.get("record") or {}).get("record"))
     if kind == "app.bsky.embed.record#view":
         return [], _quote_html(embed.get("record"))

@@ -30,5 +30,5 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def impatient_http() -> AsyncIterator[httpx.AsyncClient]:
     """A client whose read timeout a delayed reply from the fake server will exceed."""
-    async with httpx.AsyncClient(timeout=httpx.Timeout(0.3)) as client:
+    async with httpx.AsyncClient(timeout=httpx.Timeout(0.2)) as client:
         yield client

@@ -332,7 +332,7 @@ async def test_server_error(
 async def test_read_timeout(
     server: FakeServer, bluesky: FakeBluesky, impatient_http: httpx.AsyncClient
 ) -> None:
-    server.route("GET", SEARCH, Reply(200, {"posts": []}, delay=1.0))
+    server.route("GET", SEARCH, Reply(200, {"posts": []}, delay=0.6))
     error = await error_of(collector(server, impatient_http), SourceState())
     assert error.kind is ErrorKind.TIMEOUT
 

@@ -202,7 +202,7 @@ async def test_failures(
 
 
 async def test_read_timeout(server: FakeServer, impatient_http: httpx.AsyncClient) -> None:
-    server.route("GET", "/feed/", Reply(200, fixture_bytes("feed_rss2.xml"), RSS, delay=1.0))
+    server.route("GET", "/feed/", Reply(200, fixture_bytes("feed_rss2.xml"), RSS, delay=0.6))
     assert (await error_of(collector(server, impatient_http))).kind is ErrorKind.TIMEOUT
 
 

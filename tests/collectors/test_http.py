@@ -154,7 +154,7 @@ async def test_a_passing_fault_is_retried_with_backoff(
 
 
 async def test_read_timeout(server: FakeServer, impatient_http: httpx.AsyncClient) -> None:
-    server.route("GET", "/slow", Reply(200, {"late": True}, delay=1.0))
+    server.route("GET", "/slow", Reply(200, {"late": True}, delay=0.6))
     error = await fetch_error(impatient_http, server.url("/slow"), retry=RetryPolicy(retries=0))
     assert error.kind is ErrorKind.TIMEOUT
     assert server.url("/slow") in error.message

@@ -324,7 +324,7 @@ async def test_server_error(server: FakeServer, http: httpx.AsyncClient) -> None
 
 
 async def test_read_timeout(server: FakeServer, impatient_http: httpx.AsyncClient) -> None:
-    server.route("GET", TAG_PATH, Reply(200, [], delay=1.0))
+    server.route("GET", TAG_PATH, Reply(200, [], delay=0.6))
     source = collector(server, impatient_http)
     error = await error_of(source, SourceState())
     assert error.kind is ErrorKind.TIMEOUT

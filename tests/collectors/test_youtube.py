@@ -243,7 +243,7 @@ async def test_feed_failures(
 async def test_read_timeout(
     server: FakeServer, youtube: FakeYouTube, impatient_http: httpx.AsyncClient
 ) -> None:
-    server.route("GET", "/feeds/videos.xml", Reply(200, youtube.channel, ATOM, delay=1.0))
+    server.route("GET", "/feeds/videos.xml", Reply(200, youtube.channel, ATOM, delay=0.6))
     with pytest.raises(CollectorError) as caught:
         await collector(server, impatient_http).collect(SourceState())
     assert caught.value.kind is ErrorKind.TIMEOUT
