@@ -140,13 +140,13 @@ class Harvest:
         except CollectorError as error:
             return await anyio.to_thread.run_sync(self._failed, options, source, error)
         except TimeoutError:
-            error = CollectorError(ErrorKind.TIMEOUT, f"no answer within {RUN_TIMEOUT:.0f} s")
-            return await anyio.to_thread.run_sync(self._failed, options, source, error)
+            late = CollectorError(ErrorKind.TIMEOUT, f"no answer within {RUN_TIMEOUT:.0f} s")
+            return await anyio.to_thread.run_sync(self._failed, options, source, late)
         except Exception as exc:  # a collector bug must not stop the others
             # The traceback is for developers (-v); staff get the one-line error below.
             log.error("collector %s crashed", options.name, exc_info=log.isEnabledFor(logging.INFO))
-            error = CollectorError(ErrorKind.BAD_PAYLOAD, f"collector failed: {exc!r}")
-            return await anyio.to_thread.run_sync(self._failed, options, source, error)
+            crash = CollectorError(ErrorKind.BAD_PAYLOAD, f"collector failed: {exc!r}")
+            return await anyio.to_thread.run_sync(self._failed, options, source, crash)
         return await anyio.to_thread.run_sync(self._succeeded, options, source, result)
 
     def _load(self, options: SourceOptions) -> Source:

@@ -14,15 +14,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from aggregator.models import Change, utcnow
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 BUSY_TIMEOUT_MS = 15_000
 # Any constant unique to livewall: serializes change-sequence writers on PostgreSQL.
@@ -132,6 +133,8 @@ class Store:
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
+    from alembic.config import Config  # imported here: most commands never migrate
+
     config = Config()
     config.set_main_option("script_location", str(resources.files("aggregator") / "migrations"))
     if engine is not None:
@@ -140,6 +143,8 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 
 def migrate(engine: Engine) -> list[str]:
+    from alembic import command
+
     applied: list[str] = []
     config = alembic_config(engine)
     config.attributes["on_revision"] = applied.append

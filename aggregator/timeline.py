@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from aggregator.models import Post
 from aggregator.store import Store
@@ -31,8 +31,8 @@ class Filter:
         return True
 
 
-def visible(query: sa.Select) -> sa.Select:  # type: ignore[type-arg]
-    return query.where((Post.status == "approved") & (col(Post.deleted).is_(False)))
+def visible(query: SelectOfScalar[Post]) -> SelectOfScalar[Post]:
+    return query.where(col(Post.status) == "approved", col(Post.deleted).is_(False))
 
 
 def latest(
