@@ -22,8 +22,10 @@ def held_post(store: Store) -> int:
 
 
 def changes(store: Store) -> list[tuple[str, int | None]]:
+    """The changes screens act on (the console's "queue" changes are not theirs)."""
     with store.read() as session:
-        return [(c.kind, c.post_id) for c in session.exec(select(Change).order_by(col(Change.seq)))]
+        found = session.exec(select(Change).order_by(col(Change.seq)))
+        return [(c.kind, c.post_id) for c in found if c.kind != "queue"]
 
 
 def test_approve_then_retract_publishes_show_then_remove(store: Store) -> None:

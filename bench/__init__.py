@@ -1,0 +1,1 @@
+"""Speed and memory figures for livewall; `make bench` prints them (tests assert behaviour only)."""

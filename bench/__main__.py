@@ -1,0 +1,18 @@
+"""`python -m bench`: print livewall's speed and memory figures."""
+
+from __future__ import annotations
+
+import logging
+
+from bench import fanout, ingest
+
+
+def main() -> None:
+    logging.disable(logging.WARNING)
+    print("livewall bench — figures, not assertions")
+    ingest.main()
+    fanout.main()
+
+
+if __name__ == "__main__":
+    main()
