@@ -1,7 +1,9 @@
 """The change feed: screens and consoles wait here for the store's change sequence to move.
 
 In one process the pipeline wakes waiters directly. Across processes (a `worker` beside
-`serve`) the store's sequence is polled, which also covers a missed wake-up.
+`serve`) PostgreSQL's LISTEN/NOTIFY does, on a dedicated connection; the store's sequence is
+also polled, which is the only way on SQLite and covers notifications missed while the
+listening connection was down (PostgreSQL never replays them).
 """
 
 from __future__ import annotations
@@ -9,13 +11,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import logging
+import random
+
 import anyio
+import psycopg
 from sqlmodel import col, select
 
 from aggregator.models import Change
-from aggregator.store import Store
+from aggregator.store import NOTIFY_CHANNEL, Store
 
 POLL_SECONDS = 0.5
+log = logging.getLogger("livewall.changes")
 
 
 class ChangeFeed:
@@ -26,19 +33,23 @@ class ChangeFeed:
         self._moved = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._poller: asyncio.Task[None] | None = None
+        self._listener: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._moved = asyncio.Event()
         self.seq = await anyio.to_thread.run_sync(self.store.last_seq)
         self._poller = asyncio.create_task(self._poll(), name="livewall-change-poll")
+        if not self.store.is_sqlite:
+            self._listener = asyncio.create_task(self._listen(), name="livewall-change-listen")
 
     async def stop(self) -> None:
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
-            self._poller = None
+        for task in (self._poller, self._listener):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._poller = self._listener = None
 
     def notify(self, seq: int) -> None:
         """Called from any thread once a transaction that made changes has committed."""
@@ -68,6 +79,25 @@ class ChangeFeed:
                 self._advance(await anyio.to_thread.run_sync(self.store.last_seq))
             except Exception:  # a store hiccup must not end the feed; the next poll retries
                 continue
+
+    async def _listen(self) -> None:
+        """LISTEN on a dedicated autocommit connection that runs nothing else; reconnect forever."""
+        delay = 1.0
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self.store.libpq_url, autocommit=True
+                ) as conn:
+                    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    delay = 1.0
+                    # Catch up on what happened while not listening.
+                    self._advance(await anyio.to_thread.run_sync(self.store.last_seq))
+                    async for notice in conn.notifies():
+                        self._advance(int(notice.payload))
+            except (psycopg.Error, OSError, ValueError) as exc:
+                log.warning("change listener lost its connection (%s); retrying", exc)
+                await asyncio.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 30.0)
 
     def since(self, seq: int, limit: int = 500) -> list[Change]:
         """Changes after `seq`, oldest first (blocking: call from a thread)."""

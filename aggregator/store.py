@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 BUSY_TIMEOUT_MS = 15_000
 # Any constant unique to livewall: serializes change-sequence writers on PostgreSQL.
 CHANGE_LOCK_KEY = 0x11FE_0A11
+NOTIFY_CHANNEL = "livewall_changes"
 
 
 class StoreError(Exception):
@@ -107,6 +108,12 @@ class Store:
         session.add(change)
         session.flush()
         assert change.seq is not None
+        if not self.is_sqlite:
+            # Delivered at commit, to every process LISTENing (changes.py); only the number.
+            session.execute(
+                sa.text("SELECT pg_notify(:channel, :seq)"),
+                {"channel": NOTIFY_CHANNEL, "seq": str(change.seq)},
+            )
         return change.seq
 
     def last_seq(self) -> int:
@@ -123,6 +130,11 @@ class Store:
                 conn.execute(sa.text("SELECT 1"))
         except sa.exc.OperationalError as exc:
             raise StoreError(f"cannot open the store {self.safe_url}: {exc.orig}") from None
+
+    @property
+    def libpq_url(self) -> str:
+        """The URL for a plain psycopg connection (the LISTEN connection)."""
+        return self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
     @property
     def safe_url(self) -> str:

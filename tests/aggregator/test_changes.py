@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from aggregator.changes import ChangeFeed
+from aggregator.store import Store
+
+pytestmark = pytest.mark.anyio
+
+
+def write_change(url: str) -> int:
+    """A change written by another store object: as another process would."""
+    other = Store(url)
+    try:
+        with other.write() as session:
+            return other.add_change(session, "post", post_id=1)
+    finally:
+        other.dispose()
+
+
+async def test_waiters_wake_on_notify_in_process(store: Store) -> None:
+    feed = ChangeFeed(store, poll_seconds=60)
+    await feed.start()
+    try:
+        waiter = asyncio.create_task(feed.wait_beyond(0, timeout=5))
+        await asyncio.sleep(0.05)
+        feed.notify(7)
+        assert await waiter == 7
+    finally:
+        await feed.stop()
+
+
+async def test_changes_from_another_process_wake_waiters(store: Store, database_url: str) -> None:
+    # Polling is slow here on purpose: on PostgreSQL, LISTEN/NOTIFY must do the waking.
+    feed = ChangeFeed(store, poll_seconds=0.3 if store.is_sqlite else 30)
+    await feed.start()
+    try:
+        await asyncio.sleep(0.5)  # let the listener connect
+        started = time.monotonic()
+        waiter = asyncio.create_task(feed.wait_beyond(0, timeout=10))
+        seq = await asyncio.to_thread(write_change, database_url)
+        assert await waiter == seq
+        assert time.monotonic() - started < 1.0
+    finally:
+        await feed.stop()
+
+
+async def test_wait_times_out_without_change(store: Store) -> None:
+    feed = ChangeFeed(store, poll_seconds=60)
+    await feed.start()
+    try:
+        assert await feed.wait_beyond(0, timeout=0.1) == 0
+    finally:
+        await feed.stop()
