@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     export = _add(commands, "export", "write every post, whatever its status", cmd_export)
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     export.add_argument("--output", type=Path, help="file to write (default: standard output)")
+    from aggregator.digest.cli import add_digest_command  # it imports this module
+
+    add_digest_command(commands, _add)
     docs = _add(commands, "settings-doc", "print the configuration reference (Markdown)", cmd_docs)
     docs.set_defaults(needs_config=False)
     return parser

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from aggregator.digest.jobs import add_digest_jobs
+from aggregator.digest.runs import DigestRuns
 from aggregator.harvest import Harvest
 
 log = logging.getLogger("livewall.scheduler")
@@ -31,6 +33,7 @@ def create_scheduler(
         coalesce=True,
         misfire_grace_time=30,
     )
+    add_digest_jobs(scheduler, DigestRuns(harvest.settings, harvest.store, harvest.context.env))
     return scheduler
 
 

@@ -18,6 +18,7 @@ from aggregator.livewall import Livewall
 from aggregator.scheduler import create_scheduler
 from wall import api, media
 from wall.assets import Assets
+from wall.digest import DigestViews
 from wall.screens import ScreenViews
 from wall.security import SecurityHeaders
 from wall.templating import Templates, hue, initials
@@ -66,6 +67,7 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
         *api.routes(app),
         *screens.routes(),
         *media.routes(),
+        *DigestViews(app, templates).routes(),
         Mount("/static", StaticFiles(directory=assets.directory), name="static"),
     ]
     web = Starlette(

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import gettext
-import io
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
 
 from babel.dates import format_datetime, format_timedelta
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import Translations
+
+from aggregator.i18n import load_catalogues
 
 LOCALES = {"fr": "fr_CA", "en": "en_CA"}
 DEFAULT_LANGUAGE = "fr"
@@ -24,21 +22,7 @@ def translations(language: str) -> gettext.NullTranslations:
     English is the source language of the msgids, so it needs no catalogue.
     """
     folder = resources.files("wall") / "locale" / language / "LC_MESSAGES"
-    merged: gettext.NullTranslations = gettext.NullTranslations()
-    if not folder.is_dir():
-        return merged
-    for po in sorted((p for p in folder.iterdir() if p.name.endswith(".po")), key=lambda p: p.name):
-        with po.open("rb") as handle:
-            catalog = read_po(handle, locale=LOCALES.get(language, language))
-        buffer = io.BytesIO()
-        write_mo(buffer, catalog)
-        buffer.seek(0)
-        part = Translations(buffer)
-        if isinstance(merged, Translations):
-            merged.merge(part)
-        else:
-            merged = part
-    return merged
+    return load_catalogues(folder, LOCALES.get(language, language))
 
 
 def pick_language(asked: str | None, default: str, available: tuple[str, ...]) -> str:

@@ -1,0 +1,203 @@
+"""The digest's editions: an HTML fragment (web page, Atom entry), an email and plain text.
+
+Aggregator may not import wall, so the digest has its own small Jinja environment with the
+same gettext machinery (catalogues in aggregator/digest/locale, compiled in memory).
+"""
+
+from __future__ import annotations
+
+import gettext
+import textwrap
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import css_inline
+from babel.dates import format_date, format_time
+from babel.numbers import format_decimal
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from aggregator.digest.select import DayContent
+from aggregator.i18n import load_catalogues
+
+LOCALES = {"fr": "fr_CA", "en": "en_CA"}
+NETWORK_NAMES = {
+    "mastodon": "Mastodon", "bluesky": "Bluesky", "youtube": "YouTube", "feed": "Web",
+    "instagram": "Instagram", "linkedin": "LinkedIn", "x": "X", "facebook": "Facebook",
+    "webhook": "Web",
+}  # fmt: skip
+CHART_HEIGHT = 96
+SESSION_POSTS = 3
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One language's digest, ready to publish or send."""
+
+    language: str
+    subject: str
+    preheader: str
+    body: str  # HTML fragment for the web page and the feed
+    email_html: str  # a whole document, CSS inlined
+    text: str
+
+
+@cache
+def translations(language: str) -> gettext.NullTranslations:
+    folder = resources.files("aggregator.digest") / "locale" / language / "LC_MESSAGES"
+    return load_catalogues(folder, LOCALES.get(language, language))
+
+
+@cache
+def environment(language: str) -> Environment:
+    env = Environment(
+        loader=PackageLoader("aggregator.digest", "templates"),
+        autoescape=select_autoescape(["html", "xml"], default_for_string=False),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    locale = LOCALES[language]
+    env.globals.update(lang=language, network_name=network_name, chart=chart_svg)
+    env.filters["hm"] = lambda moment: clock(moment, language)
+    env.filters["longday"] = lambda day: format_date(day, "full", locale=locale)
+    env.filters["hour"] = lambda hour: hour_label(hour, language)
+    env.filters["number"] = lambda n: format_decimal(n, locale=locale)
+    env.filters["network"] = network_name
+    return env
+
+
+def network_name(network: str) -> str:
+    return NETWORK_NAMES.get(network, network.title())
+
+
+def clock(moment: Any, language: str) -> str:
+    """« 14 h 05 » in French, « 2:05 p.m. » in English."""
+    if language == "fr":
+        return format_time(moment, "H 'h' mm", locale="fr_CA")
+    return format_time(moment, "h:mm a", locale="en_CA")
+
+
+def hour_label(hour: int, language: str) -> str:
+    if language == "fr":
+        return f"{hour} h"
+    suffix = "a.m." if hour < 12 else "p.m."
+    return f"{(hour - 1) % 12 + 1} {suffix}"
+
+
+def chart_svg(hours: tuple[tuple[int, int], ...], label: str) -> Markup:
+    """Posts per hour as an inline SVG: presentation attributes only (the pages' CSP forbids
+    style attributes), a bar per hour and every other hour labelled."""
+    if not hours:
+        return Markup("")
+    peak = max(count for _, count in hours) or 1
+    step, width = 28, 20
+    total_width = step * len(hours)
+    parts = [
+        f'<svg class="digest-chart" viewBox="0 0 {total_width} {CHART_HEIGHT + 20}" '
+        f'role="img" aria-label="{Markup.escape(label)}" xmlns="http://www.w3.org/2000/svg">'
+    ]
+    for index, (hour, count) in enumerate(hours):
+        height = max(round(CHART_HEIGHT * count / peak), 2 if count else 0)
+        x = index * step + (step - width) // 2
+        peak_class = " peak" if count == peak else ""
+        parts.append(
+            f'<rect class="bar{peak_class}" x="{x}" y="{CHART_HEIGHT - height}" width="{width}" '
+            f'height="{height}" rx="3" fill="#9db7d5"><title>{hour} h: {count}</title></rect>'
+        )
+        if index % 2 == 0:
+            parts.append(
+                f'<text x="{x + width / 2}" y="{CHART_HEIGHT + 15}" text-anchor="middle" '
+                f'font-size="11" fill="#5b6675">{hour}</text>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _context(content: DayContent, language: str, public_url: str) -> dict[str, Any]:
+    day = content.day.isoformat()
+    lang_query = "" if language == "fr" else f"?lang={language}"
+    return {
+        "c": content,
+        "page_url": f"{public_url}/digest/{day}{lang_query}",
+        "archive_url": f"{public_url}/digest/",
+        "feed_url": f"{public_url}/digest/feed.xml",
+        "english_url": f"{public_url}/digest/{day}?lang=en" if "en" in content.languages else None,
+        "public_url": public_url,
+        "session_posts": SESSION_POSTS,
+        "bar_heights": bar_heights(content.hours),
+    }
+
+
+def bar_heights(hours: tuple[tuple[int, int], ...]) -> list[tuple[int, int, int]]:
+    """(hour, posts, pixels) for the email's table chart: mail readers drop inline SVG."""
+    peak = max((count for _, count in hours), default=0) or 1
+    return [(h, n, max(round(64 * n / peak), 2 if n else 1)) for h, n in hours]
+
+
+def render(name: str, language: str, **context: Any) -> str:
+    return environment(language).get_template(name).render(**context)
+
+
+def subject(content: DayContent, language: str) -> str:
+    gettext_ = translations(language).gettext
+    day = format_date(content.day, "d MMMM", locale=LOCALES[language])
+    return gettext_("%(event)s — the day of %(day)s") % {"event": content.event_name, "day": day}
+
+
+def preheader(content: DayContent, language: str) -> str:
+    """The line mail readers show beside the subject: what is inside, in one breath."""
+    ngettext = translations(language).ngettext
+    n = content.numbers
+    parts = [
+        ngettext("%(n)s post", "%(n)s posts", n.posts) % {"n": _n(n.posts, language)},
+        ngettext("%(n)s contributor", "%(n)s contributors", n.contributors)
+        % {"n": _n(n.contributors, language)},
+    ]
+    lead = (content.featured or content.engaged or content.posts)[:1]
+    if lead and lead[0].text:
+        parts.append(_shorten(lead[0].text, 90))
+    return " · ".join(parts)
+
+
+def _n(value: int, language: str) -> str:
+    return format_decimal(value, locale=LOCALES[language])
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+@cache
+def _inliner() -> css_inline.CSSInliner:
+    # Media queries cannot be inlined: they stay in a <style> for readers that honour them.
+    return css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+
+
+def body_html(content: DayContent, language: str, public_url: str, base_url: str = "") -> str:
+    """The digest as an HTML fragment for the web page (relative images) or the Atom feed."""
+    context = _context(content, language, public_url)
+    return render("body.html", language, **context, base_url=base_url, email=False)
+
+
+def edition(content: DayContent, language: str, public_url: str) -> Edition:
+    """Every output of one language's digest, from the same chosen content."""
+    context = _context(content, language, public_url)
+    head = {"subject": subject(content, language), "preheader": preheader(content, language)}
+    body = body_html(content, language, public_url)
+    email_body = render("body.html", language, **context, base_url=public_url, email=True)
+    email = render("email.html", language, **context, **head, body=Markup(email_body))
+    text = render("digest.txt", language, **context, **head, wrap=wrap)
+    return Edition(
+        language, head["subject"], head["preheader"], body, _inliner().inline(email), text
+    )
+
+
+def wrap(text: str, indent: str = "", width: int = 72) -> str:
+    return textwrap.fill(
+        " ".join(text.split()), width=width, initial_indent=indent, subsequent_indent=indent
+    )

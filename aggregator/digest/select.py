@@ -1,0 +1,240 @@
+"""Choosing a day's digest from the store: what members read in five minutes.
+
+Only visible posts (approved, not deleted) of the event's LOCAL day are read, and each is
+turned into a `DigestPost` that never carries a content-warned post's hidden text: the
+templates cannot show what they are not given.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from statistics import fmean
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, select
+
+from aggregator.digest.program import Session, SessionGroup, group_by_session
+from aggregator.models import Post
+from aggregator.store import Store
+from aggregator.timeline import visible
+from collectors.demo import DEMO_MEDIA_SCHEME
+
+FEATURED_LIMIT = 6
+ENGAGED_LIMIT = 5
+# A day's most engaged list should not be one prolific account.
+PER_AUTHOR_LIMIT = 2
+VIDEO_KINDS = ("video", "live")
+
+
+@dataclass(frozen=True)
+class Image:
+    path: str  # on the wall's origin: prefix the public URL for an email
+    alt: str
+
+
+@dataclass(frozen=True)
+class DigestPost:
+    id: int
+    url: str | None
+    network: str
+    kind: str
+    author_name: str
+    author_handle: str
+    title: str | None
+    text: str  # empty when the post is content-warned
+    html: str  # idem
+    warning: str | None
+    image: Image | None
+    posted_at: datetime  # in the event's time zone
+    likes: int
+    shares: int
+    replies: int
+    featured: bool
+    official: bool
+    live_state: str | None
+    engagement: int = 0
+    score: float = 0.0  # engagement relative to the network's average that day
+
+
+@dataclass(frozen=True)
+class Numbers:
+    posts: int
+    contributors: int
+    networks: tuple[str, ...]
+    busiest_hour: int | None
+    busiest_count: int
+
+
+@dataclass(frozen=True)
+class DayContent:
+    event_name: str
+    day: date
+    zone: str
+    posts: tuple[DigestPost, ...]  # every post of the day, oldest first
+    featured: tuple[DigestPost, ...]
+    engaged: tuple[DigestPost, ...]
+    videos: tuple[DigestPost, ...]
+    numbers: Numbers
+    hours: tuple[tuple[int, int], ...]  # (local hour, posts), first to last active hour
+    sessions: tuple[SessionGroup, ...] = ()
+    program_error: str | None = None
+    languages: tuple[str, ...] = ("fr",)
+
+    @property
+    def empty(self) -> bool:
+        return not self.posts
+
+
+def day_window(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The local day as an aware [start, end) interval; 23 or 25 hours long on DST days."""
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return start, end
+
+
+def media_path(url: str | None) -> str | None:
+    """The wall-origin path of an image, or None when the wall cannot serve it itself.
+
+    Mirrors wall/media.py (aggregator may not import wall): a third-party image would tell
+    every network who opened the digest.
+    """
+    if url and url.startswith(DEMO_MEDIA_SCHEME):
+        return f"/media/demo/{url.removeprefix(DEMO_MEDIA_SCHEME)}"
+    return None
+
+
+def _image(post: Post, warned: bool) -> Image | None:
+    if warned or post.sensitive:
+        return None
+    for item in post.media:
+        if item.get("sensitive"):
+            continue
+        path = media_path(item.get("preview_url")) or media_path(item.get("url"))
+        if path:
+            return Image(path, str(item.get("alt") or ""))
+    return None
+
+
+def to_digest_post(post: Post, zone: ZoneInfo) -> DigestPost:
+    # Staff's "reveal" is for screens in the room; an email cannot be taken back.
+    warned = bool(post.content_warning)
+    assert post.id is not None
+    return DigestPost(
+        id=post.id,
+        url=post.url,
+        network=post.network,
+        kind=post.kind,
+        author_name=post.author_name or post.author_handle,
+        author_handle=post.author_handle,
+        title=None if warned else post.title,
+        text="" if warned else post.text,
+        html="" if warned else post.html,
+        warning=post.content_warning,
+        image=_image(post, warned),
+        posted_at=post.created_at.astimezone(zone),
+        likes=post.likes,
+        shares=post.shares,
+        replies=post.replies,
+        featured=post.featured,
+        official=post.official,
+        live_state=post.live_state,
+        engagement=post.likes + 2 * post.shares + post.replies,
+    )
+
+
+def day_posts(store: Store, day: date, zone: ZoneInfo) -> list[Post]:
+    """Visible posts created during the event's local day, oldest first."""
+    start, end = day_window(day, zone)
+    query = (
+        visible(select(Post))
+        .where(col(Post.created_at) >= start, col(Post.created_at) < end)
+        .where(col(Post.duplicate_of).is_(None))
+        .order_by(col(Post.created_at), col(Post.id))
+    )
+    with store.read() as session:
+        return list(session.exec(query))
+
+
+def with_scores(posts: Sequence[DigestPost]) -> list[DigestPost]:
+    """Engagement divided by the network's average that day: 40 likes on a small network can
+    weigh as much as 400 on a large one."""
+    by_network: dict[str, list[int]] = defaultdict(list)
+    for post in posts:
+        by_network[post.network].append(post.engagement)
+    averages = {network: fmean(values) for network, values in by_network.items()}
+    return [
+        replace(post, score=post.engagement / averages[post.network])
+        if averages[post.network]
+        else post
+        for post in posts
+    ]
+
+
+def most_engaged(posts: Iterable[DigestPost], limit: int = ENGAGED_LIMIT) -> list[DigestPost]:
+    ranked = sorted(
+        (p for p in posts if p.engagement > 0),
+        key=lambda p: (-p.score, -p.engagement, p.posted_at),
+    )
+    chosen: list[DigestPost] = []
+    per_author: Counter[str] = Counter()
+    for post in ranked:
+        if per_author[post.author_handle] < PER_AUTHOR_LIMIT:
+            chosen.append(post)
+            per_author[post.author_handle] += 1
+        if len(chosen) == limit:
+            break
+    return chosen
+
+
+def hourly(posts: Sequence[DigestPost]) -> tuple[tuple[int, int], ...]:
+    counts = Counter(p.posted_at.hour for p in posts)
+    if not counts:
+        return ()
+    return tuple((hour, counts[hour]) for hour in range(min(counts), max(counts) + 1))
+
+
+def numbers(posts: Sequence[DigestPost]) -> Numbers:
+    hours = hourly(posts)
+    busiest = max(hours, key=lambda pair: (pair[1], -pair[0])) if hours else None
+    return Numbers(
+        posts=len(posts),
+        contributors=len({p.author_handle for p in posts}),
+        networks=tuple(sorted({p.network for p in posts})),
+        busiest_hour=busiest[0] if busiest else None,
+        busiest_count=busiest[1] if busiest else 0,
+    )
+
+
+def choose(
+    event_name: str,
+    day: date,
+    zone: ZoneInfo,
+    posts: Sequence[Post],
+    sessions: Sequence[Session] = (),
+    languages: tuple[str, ...] = ("fr",),
+    program_error: str | None = None,
+) -> DayContent:
+    """The day's digest from its visible posts: pure, so every edition shares the same data."""
+    items = with_scores([to_digest_post(p, zone) for p in posts])
+    featured = [p for p in items if p.featured][:FEATURED_LIMIT]
+    videos = [p for p in items if p.official and p.kind in VIDEO_KINDS]
+    shown = {p.id for p in featured} | {p.id for p in videos}
+    engaged = most_engaged(p for p in items if p.id not in shown)
+    groups = group_by_session(items, sessions, day, zone) if sessions else []
+    return DayContent(
+        event_name=event_name,
+        day=day,
+        zone=str(zone),
+        posts=tuple(items),
+        featured=tuple(featured),
+        engaged=tuple(engaged),
+        videos=tuple(videos),
+        numbers=numbers(items),
+        hours=hourly(items),
+        sessions=tuple(groups),
+        program_error=program_error,
+        languages=languages,
+    )

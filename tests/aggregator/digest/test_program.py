@@ -1,0 +1,59 @@
+"""The program in iCalendar and posts grouped by session (overlaps, outside, all-day)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from aggregator.digest.program import ProgramError, load_program, parse_program
+from aggregator.digest.select import choose, day_posts
+from aggregator.store import Store
+from tests.aggregator.digest.conftest import PROGRAM
+from tests.aggregator.digest.day import DAY, seed_day
+
+ZONE = ZoneInfo("America/Toronto")
+
+
+def test_reads_timed_sessions_in_order_and_skips_all_day_entries() -> None:
+    sessions = load_program(PROGRAM.name, PROGRAM.parent, ZONE)
+    assert [s.title for s in sessions] == [
+        "Plénière d'ouverture",
+        "Atelier : l'habitation en région",
+        "Atelier : adaptation au climat",
+        "Table ronde : sécurité des élus",
+        "Plénière du jeudi",
+    ]
+    climate = sessions[2]
+    # A UTC time with a DURATION, shown in the event's zone: 10:30 to 11:30.
+    assert climate.start.astimezone(ZONE).hour == 10 and climate.room == "Salle 301B"
+    assert (climate.end - climate.start).total_seconds() == 3600
+    # A floating time is the event's local time.
+    assert sessions[3].start.astimezone(ZONE).hour == 14
+
+
+def test_posts_under_every_session_they_fall_in_and_off_the_program(store: Store) -> None:
+    ids = seed_day(store)
+    sessions = load_program(str(PROGRAM), Path("/"), ZONE)
+    day = choose("Assises", DAY, ZONE, day_posts(store, DAY, ZONE), sessions)
+    groups = {
+        (g.session.title if g.session else None): {p.id for p in g.posts} for g in day.sessions
+    }
+    assert groups == {
+        "Plénière d'ouverture": {ids["opening"]},
+        # Overlapping workshops: a post at 10:30 belongs to both.
+        "Atelier : l'habitation en région": {ids["popular"], ids["quiet"]},
+        "Atelier : adaptation au climat": {ids["popular"], ids["quiet"]},
+        "Table ronde : sécurité des élus": {ids["warned"], ids["video"]},
+        None: {ids["lunch"], ids["evening"]},
+    }
+    assert day.sessions[-1].session is None  # "Off the program" comes last
+    assert all(g.session is None or g.session.title != "Plénière du jeudi" for g in day.sessions)
+
+
+def test_a_broken_or_missing_program_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ProgramError, match="not valid iCalendar"):
+        parse_program(b"this is no calendar", ZONE)
+    with pytest.raises(ProgramError, match="cannot read the program"):
+        load_program("nowhere.ics", tmp_path, ZONE)
