@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from aggregator.livewall import Livewall
 from aggregator.scheduler import create_scheduler
-from wall import api, media
+from wall import api, hooks, media
 from wall.assets import Assets
 from wall.digest import DigestViews
 from wall.screens import ScreenViews
@@ -65,6 +65,7 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
     routes = [
         Route("/", home),
         *api.routes(app),
+        *hooks.routes(app),
         *screens.routes(),
         *media.routes(),
         *DigestViews(app, templates).routes(),

@@ -1,0 +1,122 @@
+"""POST /hooks/{source}: signed, bounded, validated, and durable before the 202."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from aggregator.livewall import Livewall
+from aggregator.models import Post
+from aggregator.store import Store
+from collectors.webhook import sign
+from tests.conftest import SettingsFactory
+
+pytestmark = pytest.mark.anyio
+SECRET = "s3cret-de-test"
+
+
+@pytest.fixture
+async def hooks(make_settings: SettingsFactory, store: Store) -> AsyncIterator[httpx.AsyncClient]:
+    from wall.app import create_app
+
+    settings = make_settings(
+        sources=[
+            {"name": "relais", "type": "webhook", "secret_env": "HOOK_SECRET"},
+            {"name": "sans-secret", "type": "webhook", "secret_env": "ABSENT"},
+            {"name": "demo", "type": "demo"},
+        ],
+        moderation={"mode": "post"},
+    )
+    web = create_app(Livewall(settings, store=store, env={"HOOK_SECRET": SECRET}))
+    async with web.router.lifespan_context(web):
+        transport = httpx.ASGITransport(app=web)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+def payload(**fields: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": "li-42",
+        "url": "https://www.linkedin.com/feed/update/42",
+        "author": {
+            "handle": "marie-gagnon",
+            "name": "Marie Gagnon",
+            "url": "https://www.linkedin.com/in/mg",
+        },
+        "text": "Fière de représenter notre ville aux #AssisesUMQ",
+        "created_at": "2026-11-25T14:05:00-05:00",
+        "network": "linkedin",
+    }
+    body.update(fields)
+    return body
+
+
+async def post(
+    client: httpx.AsyncClient, body: bytes, signature: str | None = None, source: str = "relais"
+) -> httpx.Response:
+    headers = {"Content-Type": "application/json"}
+    headers["X-Livewall-Signature"] = signature or sign(SECRET.encode(), body, int(time.time()))
+    return await client.post(f"/hooks/{source}", content=body, headers=headers)
+
+
+async def test_signed_post_is_stored_then_202(hooks: httpx.AsyncClient, store: Store) -> None:
+    response = await post(hooks, json.dumps(payload()).encode())
+    assert response.status_code == 202
+    with store.read() as session:
+        stored = session.exec(select(Post)).one()
+    assert response.json() == {"id": stored.id, "status": "approved"}
+    assert (stored.source, stored.external_id, stored.network) == ("relais", "li-42", "linkedin")
+    again = await post(hooks, json.dumps(payload()).encode())
+    assert again.json()["id"] == stored.id  # a redelivery is the same post
+
+
+@pytest.mark.parametrize(
+    ("signature", "reason"),
+    [("t=1,v1=00", "expired"), ("t=abc,v1=00", "timestamp"), ("nothing", "timestamp")],
+)
+async def test_bad_signatures_are_401(
+    hooks: httpx.AsyncClient, signature: str, reason: str
+) -> None:
+    response = await post(hooks, json.dumps(payload()).encode(), signature)
+    assert response.status_code == 401 and reason in response.json()["error"]
+
+
+async def test_signature_of_another_body_is_401(hooks: httpx.AsyncClient) -> None:
+    signature = sign(SECRET.encode(), b"{}", int(time.time()))
+    response = await post(hooks, json.dumps(payload()).encode(), signature)
+    assert response.status_code == 401 and "does not match" in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"not json", "not valid JSON"),
+        (b"[1]", "JSON object"),
+        (json.dumps(payload(author=None)).encode(), "'author'"),
+        (json.dumps(payload(id="")).encode(), "'id' is required"),
+        (json.dumps(payload(created_at="hier")).encode(), "created_at"),
+    ],
+)
+async def test_malformed_bodies_are_400_with_the_field(
+    hooks: httpx.AsyncClient, body: bytes, reason: str
+) -> None:
+    response = await post(hooks, body)
+    assert response.status_code == 400 and reason in response.json()["error"]
+
+
+async def test_over_256_kb_is_413(hooks: httpx.AsyncClient) -> None:
+    body = json.dumps(payload(text="x" * 300_000)).encode()
+    assert (await post(hooks, body)).status_code == 413
+
+
+async def test_unknown_or_unconfigured_source(hooks: httpx.AsyncClient) -> None:
+    body = json.dumps(payload()).encode()
+    assert (await post(hooks, body, source="demo")).status_code == 404
+    missing = await post(hooks, body, source="sans-secret")
+    assert missing.status_code == 503 and "ABSENT" in missing.json()["error"]

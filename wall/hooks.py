@@ -1,0 +1,79 @@
+"""The signed webhook route: posts pushed by other tools, stored before we answer 202."""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+from sqlmodel import select
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from aggregator.livewall import Livewall
+from aggregator.models import Post
+from collectors.base import Candidate, CollectResult
+from collectors.webhook import (
+    MAX_BODY,
+    SIGNATURE_HEADER,
+    WebhookError,
+    parse_payload,
+    verify_signature,
+)
+from collectors.webhook import Options as WebhookOptions
+
+
+def _error(status: int, reason: str) -> JSONResponse:
+    return JSONResponse({"error": reason}, status_code=status)
+
+
+async def _bounded_body(request: Request) -> bytes:
+    """The raw body, refused as soon as it passes MAX_BODY (a lying Content-Length too)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY:
+        raise WebhookError(413, f"the body is larger than {MAX_BODY} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise WebhookError(413, f"the body is larger than {MAX_BODY} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def routes(app: Livewall) -> list[Route]:
+    def options_for(name: str) -> WebhookOptions:
+        found = next((s for s in app.settings.sources if s.name == name), None)
+        if not isinstance(found, WebhookOptions) or not found.enabled:
+            raise WebhookError(404, f"no webhook source named {name!r}")
+        return found
+
+    def store(options: WebhookOptions, candidate: Candidate) -> Post:
+        app.pipeline.ingest(options, CollectResult(posts=[candidate]))
+        with app.store.read() as session:
+            query = select(Post).where(
+                Post.source == options.name, Post.external_id == candidate.external_id
+            )
+            return session.exec(query).one()
+
+    async def receive(request: Request) -> JSONResponse:
+        try:
+            options = options_for(request.path_params["source"])
+            secret = app.env.get(options.secret_env)
+            if not secret:
+                return _error(
+                    503, f"the webhook's secret ({options.secret_env}) is not set on the server"
+                )
+            body = await _bounded_body(request)
+            verify_signature(
+                secret.encode(), request.headers.get(SIGNATURE_HEADER), body, time.time()
+            )
+            candidate = parse_payload(body)
+        except WebhookError as exc:
+            return _error(exc.status, exc.reason)
+        except ClientDisconnect:
+            return _error(400, "the request body was not received completely")
+        post = await anyio.to_thread.run_sync(store, options, candidate)
+        return JSONResponse({"id": post.id, "status": post.status}, status_code=202)
+
+    return [Route("/hooks/{source}", receive, methods=["POST"])]
