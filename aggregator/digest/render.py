@@ -28,7 +28,7 @@ NETWORK_NAMES = {
     "instagram": "Instagram", "linkedin": "LinkedIn", "x": "X", "facebook": "Facebook",
     "webhook": "Web",
 }  # fmt: skip
-CHART_HEIGHT = 96
+CHART_WIDTH, CHART_HEIGHT = 600, 110
 SESSION_POSTS = 3
 
 
@@ -67,6 +67,7 @@ def environment(language: str) -> Environment:
     env.filters["hour"] = lambda hour: hour_label(hour, language)
     env.filters["number"] = lambda n: format_decimal(n, locale=locale)
     env.filters["network"] = network_name
+    env.filters["upfirst"] = lambda text: text[:1].upper() + text[1:]
     return env
 
 
@@ -94,24 +95,26 @@ def chart_svg(hours: tuple[tuple[int, int], ...], label: str) -> Markup:
     if not hours:
         return Markup("")
     peak = max(count for _, count in hours) or 1
-    step, width = 28, 20
-    total_width = step * len(hours)
+    # A fixed drawing width: the chart keeps one shape whether the day had 4 hours or 14.
+    step = CHART_WIDTH / len(hours)
+    width = step * 0.7
     parts = [
-        f'<svg class="digest-chart" viewBox="0 0 {total_width} {CHART_HEIGHT + 20}" '
+        f'<svg class="digest-chart" viewBox="0 0 {CHART_WIDTH} {CHART_HEIGHT + 20}" '
         f'role="img" aria-label="{Markup.escape(label)}" xmlns="http://www.w3.org/2000/svg">'
     ]
     for index, (hour, count) in enumerate(hours):
         height = max(round(CHART_HEIGHT * count / peak), 2 if count else 0)
-        x = index * step + (step - width) // 2
+        x = round(index * step + (step - width) / 2, 1)
         peak_class = " peak" if count == peak else ""
         parts.append(
-            f'<rect class="bar{peak_class}" x="{x}" y="{CHART_HEIGHT - height}" width="{width}" '
-            f'height="{height}" rx="3" fill="#9db7d5"><title>{hour} h: {count}</title></rect>'
+            f'<rect class="bar{peak_class}" x="{x}" y="{CHART_HEIGHT - height}" '
+            f'width="{width:.1f}" height="{height}" rx="4" fill="#9db7d5">'
+            f"<title>{hour} h: {count}</title></rect>"
         )
-        if index % 2 == 0:
+        if index % 2 == 0 or len(hours) <= 8:
             parts.append(
-                f'<text x="{x + width / 2}" y="{CHART_HEIGHT + 15}" text-anchor="middle" '
-                f'font-size="11" fill="#5b6675">{hour}</text>'
+                f'<text x="{x + width / 2:.1f}" y="{CHART_HEIGHT + 18}" text-anchor="middle" '
+                f'font-size="17" fill="#5b6675">{hour}</text>'
             )
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -128,6 +131,8 @@ def _context(content: DayContent, language: str, public_url: str) -> dict[str, A
         "english_url": f"{public_url}/digest/{day}?lang=en" if "en" in content.languages else None,
         "public_url": public_url,
         "session_posts": SESSION_POSTS,
+        # Posts already shown above are not repeated under their session.
+        "shown": {p.id for p in (*content.featured, *content.videos, *content.engaged)},
         "bar_heights": bar_heights(content.hours),
     }
 
