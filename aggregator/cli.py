@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from sqlmodel import select
 
+from aggregator import accounts_cli
 from aggregator.docs import settings_markdown
 from aggregator.export import write_export
 from aggregator.livewall import Livewall
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_digest_command(commands, _add)
     docs = _add(commands, "settings-doc", "print the configuration reference (Markdown)", cmd_docs)
     docs.set_defaults(needs_config=False)
+    accounts_cli.add_commands(commands, _add, UsageError)
     return parser
 
 

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from aggregator.language import detect_language
 from aggregator.models import ModerationEntry, Post, Source, utcnow
-from aggregator.rules import Rules, fold
+from aggregator.rules import PostRules, fold
 from aggregator.sanitize import clean_html, plain_text, safe_url, text_to_html
 from aggregator.store import Store
 from collectors.base import Candidate, CollectResult, SourceOptions
@@ -105,7 +105,7 @@ class Pipeline:
     def __init__(
         self,
         store: Store,
-        rules: Rules,
+        rules: PostRules,
         languages: tuple[str, ...] = ("fr", "en"),
         publish: Callable[[int], None] | None = None,
     ) -> None:
@@ -140,7 +140,7 @@ class Pipeline:
             self._insert(session, post, report)
 
     def _insert(self, session: Session, post: Post, report: IngestReport) -> None:
-        decision = self.rules.decide(post.source, post.author_handle, post.text)
+        decision = self.rules.judge(session, post)
         post.status, post.status_reason = decision.status, decision.reason
         session.add(post)
         session.flush()
@@ -151,6 +151,8 @@ class Pipeline:
             session.add(_log(post, f"rules:{decision.status}", decision.reason))
         if post.visible:
             self._changed(session, post, report)
+        else:  # not for screens (they skip "queue"): the console's queue shows it live
+            report.changes.append(self.store.add_change(session, "queue", post_id=post.id))
 
     def _update(self, session: Session, stored: Post, fresh: Post, report: IngestReport) -> None:
         if stored.deleted or stored.status == "rejected":

@@ -10,6 +10,7 @@ import httpx
 from aggregator.changes import ChangeFeed
 from aggregator.harvest import Harvest, make_http_client
 from aggregator.ingest import Pipeline
+from aggregator.live_rules import LiveRules
 from aggregator.rules import Rules
 from aggregator.settings import Settings
 from aggregator.store import Store
@@ -24,8 +25,10 @@ class Livewall:
         self.store = store or Store(settings.storage.url)
         self.feed = ChangeFeed(self.store)
         self.rules = Rules.from_settings(settings)
+        # The pipeline follows the rules staff edit in the console, merged with these.
+        self.live_rules = LiveRules(self.store, settings)
         self.pipeline = Pipeline(
-            self.store, self.rules, settings.event.languages, publish=self.feed.notify
+            self.store, self.live_rules, settings.event.languages, publish=self.feed.notify
         )
         self._http: httpx.AsyncClient | None = None
         self._harvest: Harvest | None = None

@@ -7,7 +7,11 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
+from sqlmodel import Session
+
+from aggregator.models import Post
 from aggregator.settings import Settings
 
 Status = str  # "pending" | "approved" | "rejected"
@@ -58,6 +62,12 @@ class BlockedWords:
         return None if match is None else self._origin[match.group(0)]
 
 
+class PostRules(Protocol):
+    """What the pipeline asks: fixed `Rules`, or the console's live rules (live_rules.py)."""
+
+    def judge(self, session: Session, post: Post) -> Decision: ...
+
+
 @dataclass(frozen=True)
 class Rules:
     mode: str = "pre"
@@ -95,6 +105,9 @@ class Rules:
         if self.mode == "post":
             return Decision("approved", None)
         return Decision("pending", None)
+
+    def judge(self, session: Session, post: Post) -> Decision:
+        return self.decide(post.source, post.author_handle, post.text)
 
 
 def _handles(handles: Iterable[str]) -> frozenset[str]:

@@ -18,6 +18,7 @@ from aggregator.livewall import Livewall
 from aggregator.scheduler import create_scheduler
 from wall import api, hooks, media
 from wall.assets import Assets
+from wall.console import routes as console
 from wall.digest import DigestViews
 from wall.screens import ScreenViews
 from wall.security import SecurityHeaders
@@ -67,6 +68,7 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
         *api.routes(app),
         *hooks.routes(app),
         *screens.routes(),
+        *console.routes(app, templates),
         *media.routes(),
         *DigestViews(app, templates).routes(),
         Mount("/static", StaticFiles(directory=assets.directory), name="static"),

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import uvicorn
 
 from aggregator import cli
+from aggregator.accounts import FIRST_ADMIN, ensure_first_admin
 from aggregator.livewall import Livewall
 from wall.app import create_app
 
@@ -43,6 +44,9 @@ def _serve(args: argparse.Namespace, app: Livewall, run_scheduler: bool) -> int:
         f"http://{host}:{port}" if host not in ("0.0.0.0", "::") else app.settings.server.public_url
     )
     print(banner(app, base, run_scheduler), flush=True)
+    first_password = ensure_first_admin(app.store)
+    if first_password is not None:  # the two-command start must reach the console too
+        print(first_admin_notice(base, first_password), flush=True)
     config = uvicorn.Config(
         create_app(app, run_scheduler=run_scheduler),
         host=host,
@@ -69,6 +73,13 @@ def banner(app: Livewall, base: str, run_scheduler: bool) -> str:
     ]
     lines.append("Ctrl+C stops.")
     return "\n".join(lines)
+
+
+def first_admin_notice(base: str, password: str) -> str:
+    return (
+        f"  first start: console account {FIRST_ADMIN!r} created, password: {password}\n"
+        f"  (shown once; log in at {base}/console/login and add staff with `livewall user add`)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

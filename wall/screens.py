@@ -118,6 +118,7 @@ class ScreenViews:
                 yield ": ping\n\n"  # keeps proxies (nginx: 60 s) from closing a quiet stream
 
     def _render(self, changes: list[Change], screen: ScreenSettings, language: str) -> list[str]:
+        changes = [c for c in changes if c.kind != "queue"]  # the console's, never a screen's
         ids = [c.post_id for c in changes if c.post_id is not None]
         with self.app.store.read() as session:
             posts = by_ids(session, ids)

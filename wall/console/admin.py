@@ -1,0 +1,263 @@
+"""Administrators' pages: live rules, screens, sources and accounts."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import col, select
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from aggregator import accounts, live_rules
+from aggregator.accounts import Staff
+from aggregator.cli import source_state
+from aggregator.models import ModerationEntry, Post, Screen, utcnow
+from wall.console.common import Console
+from wall.console.forms import FORM_ERRORS, done, field, notice, whole
+
+ONLINE_WITHIN = timedelta(minutes=2)
+LAYOUTS = ("grid", "spotlight", "ticker")
+
+
+class AdminViews:
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._runs: set[asyncio.Task[Any]] = set()
+
+    def routes(self) -> list[Route]:
+        admin = lambda handler: self.console.guard.require(handler, admin=True)  # noqa: E731
+        return [
+            Route("/console/rules", admin(self.rules)),
+            Route("/console/rules", admin(self.change_rules), methods=["POST"]),
+            Route("/console/screens", admin(self.screens)),
+            Route("/console/screens", admin(self.command_screen), methods=["POST"]),
+            Route("/console/sources", admin(self.sources)),
+            Route("/console/sources", admin(self.command_source), methods=["POST"]),
+            Route("/console/users", admin(self.users)),
+            Route("/console/users", admin(self.change_users), methods=["POST"]),
+        ]
+
+    async def _act(
+        self, request: Request, staff: Staff, path: str, show: Any, action: Any
+    ) -> Response:
+        """Run a form's action; on a known error show the page again with it (400)."""
+        form = await request.form()
+        try:
+            code = await action(form)
+        except FORM_ERRORS as exc:
+            message = exc.args[0] if exc.args else str(exc)
+            return await show(request, staff, error=str(message), status=400)
+        return done(path, code)
+
+    # Rules
+
+    async def rules(
+        self, request: Request, staff: Staff, error: str | None = None, status: int = 200
+    ) -> Response:
+        rule_set = await self.console.run(self.console.app.live_rules.rule_set)
+        return self.console.page(
+            request, staff, "console/rules.html", status=status, error=error,
+            notice=notice(request, self.console.gettext(request)), rules=rule_set,
+            languages=self.console.app.settings.event.languages,
+            source_names=[s.name for s in self.console.app.settings.sources],
+        )  # fmt: skip
+
+    async def change_rules(self, request: Request, staff: Staff) -> Response:
+        store, feed = self.console.store, self.console.app.feed
+        run = self.console.run
+
+        async def action(form: Any) -> str:
+            op = field(form, "op")
+            if op == "mode":
+                await run(live_rules.set_mode, store, field(form, "mode"), staff.name)
+            elif op == "flood":
+                accounts_, minutes = whole(form, "accounts"), whole(form, "minutes")
+                await run(live_rules.set_flood, store, accounts_, minutes, staff.name)
+            elif op == "ban":
+                await run(live_rules.ban, store, field(form, "value"), staff.name, feed.notify)
+                return "banned"
+            elif op == "add":
+                await run(
+                    live_rules.add_entry, store, field(form, "kind"), field(form, "value"),
+                    staff.name, field(form, "language"),
+                )  # fmt: skip
+            elif op == "remove":
+                await run(live_rules.remove_entry, store, whole(form, "id"), staff.name)
+                return "removed"
+            else:
+                raise ValueError(f"unknown operation {op!r}")
+            return "saved"
+
+        return await self._act(request, staff, "/console/rules", self.rules, action)
+
+    # Screens
+
+    def _screens(self) -> list[dict[str, Any]]:
+        with self.console.store.read() as session:
+            beats = {s.name: s for s in session.exec(select(Screen))}
+        now = utcnow()
+        rows = []
+        for screen in self.console.app.settings.screens:
+            beat = beats.get(screen.name)
+            seen = beat.last_seen if beat else None
+            rows.append(
+                {
+                    "settings": screen,
+                    "beat": beat,
+                    "online": seen is not None and now - seen <= ONLINE_WITHIN,
+                    "layout": (beat.layout if beat and beat.layout else screen.layout),
+                }
+            )
+        return rows
+
+    async def screens(
+        self, request: Request, staff: Staff, error: str | None = None, status: int = 200
+    ) -> Response:
+        rows = await self.console.run(self._screens)
+        return self.console.page(
+            request, staff, "console/screens.html", status=status, error=error,
+            notice=notice(request, self.console.gettext(request)), screens=rows, layouts=LAYOUTS,
+        )  # fmt: skip
+
+    async def command_screen(self, request: Request, staff: Staff) -> Response:
+        async def action(form: Any) -> str:
+            name, layout = field(form, "screen"), field(form, "layout")
+            if self.console.app.settings.screen(name) is None:
+                raise ValueError(f"no screen named {name!r}")
+            if field(form, "op") == "reload":
+                await self.console.run(self._command, name, {"action": "reload"}, staff)
+                return "reload"
+            if layout not in LAYOUTS:
+                raise ValueError(f"unknown layout {layout!r} (one of {', '.join(LAYOUTS)})")
+            await self.console.run(self._command, name, {"layout": layout}, staff)
+            return "layout"
+
+        return await self._act(request, staff, "/console/screens", self.screens, action)
+
+    def _command(self, name: str, payload: dict[str, Any], staff: Staff) -> None:
+        """A remote command to one screen, through the change feed it already follows."""
+        store = self.console.store
+        with store.write() as session:
+            if "layout" in payload:
+                beat = session.get(Screen, name) or Screen(name=name)
+                beat.layout = payload["layout"]
+                session.add(beat)
+            seq = store.add_change(
+                session, "screen", screen=name, payload={**payload, "screen": name}
+            )
+            what = "reload" if "action" in payload else f"layout {payload['layout']}"
+            session.add(
+                ModerationEntry(
+                    at=utcnow(), actor=staff.name, action="screen", detail=f"{name}: {what}"
+                )
+            )
+        self.console.app.feed.notify(seq)
+
+    # Sources
+
+    def _sources(self) -> list[dict[str, Any]]:
+        from aggregator.models import Source
+
+        since = (
+            utcnow()
+            .astimezone(self.console.app.settings.zone)
+            .replace(hour=0, minute=0, second=0, microsecond=0)
+        )
+        with self.console.store.read() as session:
+            states = {s.name: s for s in session.exec(select(Source))}
+            today: dict[str, int] = {}
+            for name in session.exec(select(Post.source).where(col(Post.collected_at) >= since)):
+                today[name] = today.get(name, 0) + 1
+        return [
+            {
+                "options": options,
+                "state": states.get(options.name),
+                "health": source_state(options, states.get(options.name)),
+                "today": today.get(options.name, 0),
+            }
+            for options in self.console.app.settings.sources
+        ]
+
+    async def sources(
+        self, request: Request, staff: Staff, error: str | None = None, status: int = 200
+    ) -> Response:
+        rows = await self.console.run(self._sources)
+        return self.console.page(
+            request, staff, "console/sources.html", status=status, error=error,
+            notice=notice(request, self.console.gettext(request)), sources=rows,
+        )  # fmt: skip
+
+    async def command_source(self, request: Request, staff: Staff) -> Response:
+        harvest = self.console.app.harvest
+
+        async def action(form: Any) -> str:
+            name, op = field(form, "source"), field(form, "op")
+            self.console.app.settings.source(name)  # unknown: KeyError, shown on the page
+            if op in ("pause", "resume"):
+                await self.console.run(harvest.pause, name, op == "pause")
+                await self.console.run(self._log, staff, f"source:{op}", name)
+                return "paused" if op == "pause" else "resumed"
+            if op == "run":
+                # In the background: a slow network must not hold the moderator's page.
+                task = asyncio.create_task(harvest.run_source(name))
+                self._runs.add(task)
+                task.add_done_callback(self._runs.discard)
+                await self.console.run(self._log, staff, "source:run", name)
+                return "running"
+            raise ValueError(f"unknown operation {op!r}")
+
+        return await self._act(request, staff, "/console/sources", self.sources, action)
+
+    def _log(self, staff: Staff, action: str, detail: str) -> None:
+        with self.console.store.write() as session:
+            session.add(
+                ModerationEntry(at=utcnow(), actor=staff.name, action=action, detail=detail)
+            )
+
+    # Accounts
+
+    async def users(
+        self,
+        request: Request,
+        staff: Staff,
+        error: str | None = None,
+        status: int = 200,
+        secret: str | None = None,
+    ) -> Response:
+        users = await self.console.run(accounts.list_users, self.console.store)
+        tokens = await self.console.run(accounts.list_tokens, self.console.store)
+        return self.console.page(
+            request, staff, "console/users.html", status=status, error=error,
+            notice=notice(request, self.console.gettext(request)), users=users, tokens=tokens,
+            secret=secret, roles=accounts.ROLES,
+        )  # fmt: skip
+
+    async def change_users(self, request: Request, staff: Staff) -> Response:
+        store, run = self.console.store, self.console.run
+        form = await request.form()
+        op, name = field(form, "op"), field(form, "name")
+        try:
+            if op == "token":
+                secret = await run(
+                    accounts.create_token, store, name, field(form, "role"), staff.name
+                )
+                return await self.users(request, staff, secret=secret)
+            if op == "add":
+                await run(accounts.add_user, store, name, field(form, "role"),
+                          field(form, "password"), staff.name)  # fmt: skip
+            elif op in ("disable", "enable"):
+                if name == staff.name and op == "disable":
+                    raise accounts.AccountError("you cannot disable your own account")
+                await run(accounts.set_disabled, store, name, op == "disable", staff.name)
+            elif op == "password":
+                await run(accounts.set_password, store, name, field(form, "password"), staff.name)
+            elif op == "revoke":
+                await run(accounts.revoke_token, store, whole(form, "id"), staff.name)
+            else:
+                raise ValueError(f"unknown operation {op!r}")
+        except FORM_ERRORS as exc:
+            return await self.users(request, staff, error=str(exc.args[0]), status=400)
+        return done("/console/users", "user")

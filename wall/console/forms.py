@@ -1,0 +1,60 @@
+"""Form handling shared by the admin pages: read a form, act, then redirect (or show the error)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from aggregator.accounts import AccountError, Staff
+from aggregator.live_rules import RuleError
+
+try:  # the wall part's staff messages
+    from aggregator.messages import MessageError
+except ImportError:  # pragma: no cover - before that part lands
+    MessageError = RuleError  # type: ignore[misc,assignment]
+
+# Errors a form can cause: shown on the page, never a traceback.
+FORM_ERRORS = (AccountError, RuleError, MessageError, ValueError, KeyError)
+
+# Success messages by code: a redirect carries the code, never free text (no spoofed notices).
+NOTICES = {
+    "saved": "Saved.",
+    "banned": "Author banned; their posts on the screens were retracted.",
+    "removed": "Removed.",
+    "reload": "The screen will reload within a few seconds.",
+    "layout": "The screen's layout is changing.",
+    "paused": "Source paused.",
+    "resumed": "Source resumed.",
+    "running": "The source is being collected now.",
+    "user": "Account saved.",
+    "sent": "The message is on the screens.",
+    "cleared": "The message is taken down.",
+}
+
+
+def field(form: FormData, name: str, default: str = "") -> str:
+    value = form.get(name, default)
+    return value.strip() if isinstance(value, str) else default
+
+
+def whole(form: FormData, name: str) -> int:
+    raw = field(form, name)
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name}: a whole number is needed, got {raw!r}") from None
+
+
+def done(path: str, code: str) -> Response:
+    return RedirectResponse(f"{path}?done={code}", status_code=303)
+
+
+def notice(request: Request, gettext: Callable[[str], str]) -> str | None:
+    code = request.query_params.get("done", "")
+    return gettext(NOTICES[code]) if code in NOTICES else None
+
+
+Show = Callable[[Request, Staff, str | None, int], Awaitable[Response]]

@@ -1,0 +1,32 @@
+"""The console's routes, mounted by wall/app.py: every one of them behind the guard but login."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from aggregator.livewall import Livewall
+from wall.console.admin import AdminViews
+from wall.console.common import Console
+from wall.console.login import LoginViews
+from wall.console.queue import QueueViews
+from wall.console.reports import ReportViews
+from wall.templating import Templates
+
+
+def routes(app: Livewall, templates: Templates) -> list[Route]:
+    console = Console(app, templates)
+    return [
+        *LoginViews(console).routes(),
+        *QueueViews(console).routes(),
+        *AdminViews(console).routes(),
+        *ReportViews(console).routes(),
+        *staff_posts(console),
+    ]
+
+
+def staff_posts(console: Console) -> list[Route]:
+    try:  # the wall part's messages; the console's page for them appears once they exist
+        from wall.console.staff_posts import StaffPostViews
+    except ImportError:
+        return []
+    return StaffPostViews(console).routes()
