@@ -23,6 +23,7 @@ from aggregator.models import Source
 from aggregator.scheduler import create_scheduler
 from aggregator.settings import ConfigError, Settings, default_config_path, load_settings
 from aggregator.store import StoreError
+from aggregator.streams import StreamRunner
 
 Handler = Callable[[argparse.Namespace, Livewall], int]
 
@@ -237,9 +238,12 @@ async def run_worker(app: Livewall) -> None:
             loop.add_signal_handler(signum, stop.set)
     scheduler = create_scheduler(app.harvest, app.settings.zone)
     scheduler.start()
+    streams = StreamRunner(app.harvest)
+    await streams.start()
     try:
         await stop.wait()
     finally:
+        await streams.stop()
         scheduler.shutdown(wait=False)
         await app.aclose()
 

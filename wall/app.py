@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from aggregator.livewall import Livewall
 from aggregator.scheduler import create_scheduler
+from aggregator.streams import StreamRunner
 from wall import api, hooks, media
 from wall.assets import Assets
 from wall.console import routes as console
@@ -44,9 +45,14 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
         if run_scheduler:
             scheduler = create_scheduler(app.harvest, app.settings.zone)
             scheduler.start()
+        streams = StreamRunner(app.harvest) if run_scheduler else None
+        if streams is not None:
+            await streams.start()
         try:
             yield
         finally:
+            if streams is not None:
+                await streams.stop()
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
             await app.feed.stop()
