@@ -62,7 +62,7 @@ def stacked_bars(labels: Sequence[str], series: Sequence[Series], title: str) ->
 
 def horizontal_bars(rows: Sequence[tuple[str, int]], title: str) -> str:
     """One bar per row (contributors, delays), the value at its end."""
-    row_h, left, width = 26, 190, 720
+    row_h, left, width = 26, 170, 480
     height = max(len(rows), 1) * row_h + 8
     peak = max((v for _, v in rows), default=0) or 1
     parts = [_open(width, height, title)]
