@@ -22,7 +22,8 @@ from aggregator.livewall import Livewall
 from aggregator.models import Post, Source
 from aggregator.store import Store
 from aggregator.streams import Backoff, StreamRunner
-from collectors.base import CollectorError, ErrorKind
+from collectors.base import CollectorError, CollectResult, ErrorKind
+from collectors.mastodon import status_to_candidate
 from tests.collectors.collector_fakes import FakeServer, Reply, Request, fixture_json
 from tests.collectors.test_mastodon import FakeMastodon
 from tests.conftest import SettingsFactory
@@ -279,3 +280,26 @@ name = "hall"
         out, err = worker.communicate(timeout=10)
     assert worker.returncode == 0, out + err
     assert "Traceback" not in err
+
+
+async def test_a_stream_event_keeps_pollings_health_and_schedule(
+    runner: StreamRunner, mastodon: StreamingMastodon, store: Store
+) -> None:
+    """A live stream must not hide from staff that polling is failing, nor reschedule it."""
+    mastodon.server.route("GET", "/api/v1/timelines/tag/AssisesUMQ", Reply(503, "busy"))
+    failed = await runner.harvest.run_source("mq")
+    assert failed.error and "http_5xx" in failed.error
+    before = source(store)
+    options = runner.harvest.settings.source("mq")
+    candidate = status_to_candidate(mastodon.make(3), "127.0.0.1")
+    assert candidate is not None
+    result = CollectResult(posts=[candidate])
+    report = await anyio.to_thread.run_sync(runner.store_result, options, result)
+    assert report.new == 1
+    after = source(store)
+    assert (after.consecutive_errors, after.last_error_kind, after.last_error) == (
+        before.consecutive_errors,
+        "http_5xx",
+        before.last_error,
+    )
+    assert (after.cursor, after.next_attempt) == (before.cursor, before.next_attempt)
