@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import pytest
+
+from aggregator import accounts
+from aggregator.store import Store
+
+
+def test_passwords_are_argon2_and_checked(store: Store) -> None:
+    user = accounts.add_user(store, "marie", "moderator", "un-long-secret")
+    assert (
+        user.password_hash.startswith("$argon2id$") and "un-long-secret" not in user.password_hash
+    )
+    assert accounts.authenticate(store, "marie", "un-long-secret") is not None
+    assert accounts.authenticate(store, "marie", "mauvais-secret") is None
+    assert accounts.authenticate(store, "personne", "un-long-secret") is None
+    accounts.set_disabled(store, "marie")
+    assert accounts.authenticate(store, "marie", "un-long-secret") is None
+
+
+def test_account_errors_say_what_is_wrong(store: Store) -> None:
+    with pytest.raises(accounts.AccountError, match="10 characters"):
+        accounts.add_user(store, "paul", "moderator", "court")
+    with pytest.raises(accounts.AccountError, match="unknown role"):
+        accounts.add_user(store, "paul", "chef", "un-long-secret")
+    accounts.add_user(store, "paul", "admin", "un-long-secret")
+    with pytest.raises(accounts.AccountError, match="already exists"):
+        accounts.add_user(store, "paul", "admin", "un-long-secret")
+
+
+def test_first_admin_only_when_there_is_no_account(store: Store) -> None:
+    password = accounts.ensure_first_admin(store)
+    assert password and accounts.authenticate(store, "admin", password) is not None
+    assert accounts.ensure_first_admin(store) is None
+
+
+def test_user_commands(
+    tmp_path: Path,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from wall.cli import main
+
+    config = tmp_path / "livewall.toml"
+    config.write_text(f'[storage]\nurl = "{database_url}"\n', encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("mot-de-passe-solide\n"))
+    assert (
+        main(
+            ["--config", str(config), "user", "add", "marie", "--role", "admin", "--password-stdin"]
+        )
+        == 0
+    )
+    assert main(["--config", str(config), "user", "disable", "marie"]) == 0
+    assert main(["--config", str(config), "user", "list"]) == 0
+    assert main(["--config", str(config), "user", "disable", "nobody"]) == 2
+    out, err = capsys.readouterr()
+    assert "marie" in out and "admin" in out and "disabled" in out
+    assert "no user named 'nobody'" in err
