@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -32,6 +33,7 @@ def create_scheduler(
         max_instances=100,
         coalesce=True,
         misfire_grace_time=30,
+        next_run_time=datetime.now(zone),  # the first tick at once: a wall is alive at start
     )
     add_digest_jobs(scheduler, DigestRuns(harvest.settings, harvest.store, harvest.context.env))
     return scheduler
