@@ -55,7 +55,11 @@ def _serve(args: argparse.Namespace, app: Livewall, run_scheduler: bool) -> int:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         proxy_headers=True,
     )
-    uvicorn.Server(config).run()
+    try:
+        uvicorn.Server(config).run()
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises Ctrl+C after its graceful shutdown: a normal stop
+    print("livewall stopped.", flush=True)
     return 0
 
 
