@@ -188,3 +188,17 @@ async def test_api_token_for_scripts(app: object, livewall: Livewall) -> None:
         assert token.token_hash != secret and secret not in token.token_hash
         accounts.revoke_token(livewall.store, token.id or 0, "ada")
         assert (await client.get("/console/api/queue", headers=headers)).status_code == 401
+
+
+async def test_the_emergency_message_needs_its_confirmation(
+    app: object, livewall: Livewall
+) -> None:
+    pytest.importorskip("aggregator.messages", reason="the wall part's staff messages")
+    add_staff(livewall, "marie")
+    async with await client_for(app) as client:
+        token = await login(client, "marie")
+        data = {"csrf": token, "op": "emergency", "text": "Alerte"}
+        refused = await client.post("/console/messages", data=data)
+        assert refused.status_code == 400 and "confirmation" in refused.text
+        sent = await client.post("/console/messages", data={**data, "confirm": "yes"})
+        assert sent.status_code == 303

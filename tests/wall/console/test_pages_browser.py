@@ -3,6 +3,7 @@ Content-Security-Policy violation or a script error; screenshots land in test-ar
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from tests.wall.console.conftest import add_staff, browser_login, held
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser]
 
-PAGES = ("", "/rules", "/screens", "/sources", "/audit", "/stats", "/users", "/messages")
+PAGES = ("", "/rules", "/screens", "/sources", "/audit", "/stats", "/users")
 
 
 def seed(livewall: Livewall) -> None:
@@ -71,7 +72,8 @@ async def test_every_page_renders_cleanly_in_french(
     page.on("response", lambda r: problems.append(r.url) if r.status >= 400 else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
     await browser_login(page, live_server.url, "ada")
-    for path in PAGES:
+    messages = importlib.util.find_spec("aggregator.messages") is not None
+    for path in PAGES + (("/messages",) if messages else ()):
         answer = await page.goto(f"{live_server.url}/console{path}")
         assert answer is not None and answer.status == 200, path
         name = path.strip("/") or "queue"
@@ -82,3 +84,28 @@ async def test_every_page_renders_cleanly_in_french(
     assert "inondation" in await page.inner_text("#items")
     assert "Politique municipale" in await page.inner_text("#items")
     assert problems == []
+
+
+async def test_the_emergency_message_takes_over_an_open_wall(
+    live_server: LiveServer,
+    livewall: Livewall,
+    browser: Any,  # noqa: F811
+) -> None:
+    pytest.importorskip("aggregator.messages", reason="the wall part's staff messages")
+    add_staff(livewall, "ada", "moderator")
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    wall, console = await context.new_page(), await context.new_page()
+    await wall.goto(f"{live_server.url}/wall/hall")
+    await browser_login(console, live_server.url, "ada")
+    await console.goto(f"{live_server.url}/console/messages")
+    form = console.locator("form:has(input[value=emergency])")
+    # The confirmation box is required (by the browser, and by the server: see test_access).
+    assert await form.locator("input[name=confirm][required]").count() == 1
+    await form.locator("textarea").fill("Évacuez le hall par les sorties est.")
+    await form.locator("input[name=confirm]").check()
+    await form.locator("button[type=submit]").click()
+    await wall.locator(".emergency:not([hidden])").wait_for(timeout=2000)
+    assert "sorties est" in await wall.inner_text(".emergency")
+    await wall.screenshot(path=artifact("console-emergency-wall.png"))
+    await console.locator("button[value=all-clear]").click()
+    await wall.locator(".emergency").wait_for(state="hidden", timeout=2000)
