@@ -4,6 +4,7 @@ reconnecting screens (issue 5, point 9)."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -63,7 +64,8 @@ class Screen:
 def moderate(app: Livewall, ids: list[int], stop: threading.Event, seed: int) -> None:
     rng = random.Random(seed)
     while not stop.is_set():
-        try:
+        # A decision that no longer applies is the race the console shows as a conflict.
+        with contextlib.suppress(ModerationError):
             decide(
                 app.store,
                 rng.choice(ids),
@@ -71,8 +73,6 @@ def moderate(app: Livewall, ids: list[int], stop: threading.Event, seed: int) ->
                 f"mod{seed}",
                 publish=app.feed.notify,
             )
-        except ModerationError:
-            pass  # a decision that no longer applies: the race the console shows as a conflict
 
 
 def collect_edits(app: Livewall, stop: threading.Event) -> None:
