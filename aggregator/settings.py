@@ -146,6 +146,11 @@ class ScreenSettings(Section):
     embed_origins: tuple[str, ...] = Field(
         default=(), description="Origins allowed to embed this screen in a frame."
     )
+    qr_url: str | None = Field(
+        default=None,
+        description="Address the QR code in the corner opens (default: this screen's public "
+        "address, [server] public_url + /wall/{name}).",
+    )
 
 
 class DigestSettings(Section):

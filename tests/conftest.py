@@ -120,7 +120,9 @@ async def web(livewall: Livewall) -> AsyncIterator[httpx.AsyncClient]:
 class LiveServer:
     """A real uvicorn server in a thread of the test process, on a free 127.0.0.1 port."""
 
-    def __init__(self, livewall: Livewall, run_scheduler: bool = False) -> None:
+    def __init__(
+        self, livewall: Livewall, run_scheduler: bool = False, port: int | None = None
+    ) -> None:
         import socket
         import threading
 
@@ -128,9 +130,12 @@ class LiveServer:
 
         from wall.app import create_app
 
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        # A given port lets a test stop a server and start another where screens expect it.
+        if port is None:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = int(probe.getsockname()[1])
+        self.port = port
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
             create_app(livewall, run_scheduler=run_scheduler),

@@ -17,11 +17,11 @@ from starlette.staticfiles import StaticFiles
 from aggregator.livewall import Livewall
 from aggregator.scheduler import create_scheduler
 from aggregator.streams import StreamRunner
-from wall import api, hooks, media
+from wall import api, heartbeat, hooks, media, messages
 from wall.assets import Assets
 from wall.console import routes as console
 from wall.digest import DigestViews
-from wall.screens import ScreenViews
+from wall.screens import NETWORK_ICONS, ScreenViews
 from wall.security import SecurityHeaders
 from wall.templating import Templates, hue, initials
 
@@ -31,10 +31,16 @@ log = logging.getLogger("livewall.web")
 def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
     """The Starlette app for one Livewall; with `run_scheduler` it also collects (all-in-one)."""
     assets = Assets()
+    cache = media.MediaCache(media.default_directory(app.store.url, app.env))
     templates = Templates(
         assets,
         app.settings.event.timezone,
-        {"media_url": media.media_url, "initials": initials, "hue": hue},
+        {
+            "media_url": cache.url,
+            "initials": initials,
+            "hue": hue,
+            "network_icons": NETWORK_ICONS,
+        },
     )
     screens = ScreenViews(app, templates)
 
@@ -75,7 +81,9 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
         *hooks.routes(app),
         *screens.routes(),
         *console.routes(app, templates),
-        *media.routes(),
+        *messages.routes(app),
+        *heartbeat.routes(app),
+        *cache.routes(),
         *DigestViews(app, templates).routes(),
         Mount("/static", StaticFiles(directory=assets.directory), name="static"),
     ]

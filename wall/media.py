@@ -1,9 +1,34 @@
-"""Images shown on screens, always served from the wall's own origin."""
+"""The media cache: remote images fetched by the server, checked, resized and served from
+the wall's own origin, so a screen never contacts a third-party host.
+
+A post's image URL becomes `/media/r/{token}.{sig}?s=card`: the token is the remote URL,
+the signature an HMAC of it, so the wall fetches only URLs it rendered itself and is no
+open proxy. The type is read from the bytes by Pillow (never from the Content-Type the
+remote claims); SVG, oversized files and huge dimensions are refused; the result is
+re-encoded (which also drops metadata) and kept on disk under its URL's hash. Refusals are
+remembered too, so a bad image is not fetched again by every screen.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
+import hmac
+import io
+import ipaddress
 import mimetypes
+import os
+import secrets
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
 
+import anyio
+import httpx
+from PIL import Image, UnidentifiedImageError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,13 +37,261 @@ from starlette.routing import Route
 from collectors.demo import DEMO_MEDIA_SCHEME, media_path
 
 ONE_YEAR = "public, max-age=31536000, immutable"
+MEDIA_DIR_ENV = "LIVEWALL_MEDIA_DIR"
+MAX_BYTES = 8 * 1024 * 1024
+MAX_SIDE = 8000
+MAX_PIXELS = 40_000_000
+FETCH_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+ACCEPTED = {"JPEG": "jpeg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
+# Longest side of each rendition: a 1080p card, or an avatar.
+SIZES = {"card": 1280, "avatar": 192}
+
+
+class Refused(Exception):
+    """An image the wall will not show; the message says why (kept on disk, shown in 422s)."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    body: bytes
+    content_type: str
+
+
+def default_directory(store_url: str, env: Mapping[str, str]) -> Path:
+    """The cache folder: LIVEWALL_MEDIA_DIR, else beside the SQLite file, else ./data."""
+    if env.get(MEDIA_DIR_ENV):
+        return Path(env[MEDIA_DIR_ENV])
+    if store_url.startswith("sqlite:///") and not store_url.endswith(":memory:"):
+        return Path(store_url.removeprefix("sqlite:///")).resolve().parent / "media-cache"
+    return Path("data/media-cache")
 
 
 def media_url(url: str | None) -> str | None:
-    """The wall-origin URL of a post's image; remote images wait for the media cache."""
+    """The wall-origin URL of a bundled demo image; remote ones need a MediaCache."""
     if url and url.startswith(DEMO_MEDIA_SCHEME):
         return f"/media/demo/{url.removeprefix(DEMO_MEDIA_SCHEME)}"
     return None
+
+
+class MediaCache:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        allow_private: bool = False,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.directory = directory
+        # Tests serve images from 127.0.0.1; in production a post must not make the wall
+        # fetch from the venue's own network.
+        self.allow_private = allow_private
+        self.transport = transport
+        self._key: bytes | None = None
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    # Addresses -------------------------------------------------------------------------------
+
+    @property
+    def key(self) -> bytes:
+        """The signing key, kept in the cache folder so URLs stay stable across restarts."""
+        if self._key is None:
+            path = self.directory / ".key"
+            if not path.exists():
+                self.directory.mkdir(parents=True, exist_ok=True)
+                path.write_text(secrets.token_hex(32))
+            self._key = bytes.fromhex(path.read_text().strip())
+        return self._key
+
+    def _sign(self, token: str) -> str:
+        digest = hmac.new(self.key, token.encode(), hashlib.sha256).digest()[:12]
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    def url(self, remote: str | None, size: str = "card") -> str | None:
+        """The wall's own URL for a post's image or avatar (None: nothing to show)."""
+        if not remote:
+            return None
+        if remote.startswith(DEMO_MEDIA_SCHEME):
+            return media_url(remote)
+        if urlsplit(remote).scheme not in ("http", "https"):
+            return None
+        token = base64.urlsafe_b64encode(remote.encode()).decode().rstrip("=")
+        suffix = "" if size == "card" else f"?s={size}"
+        return f"/media/r/{token}.{self._sign(token)}{suffix}"
+
+    def remote(self, signed: str) -> str:
+        """The remote URL behind a signed token; 404 for anything the wall did not sign."""
+        token, _, signature = signed.partition(".")
+        if not signature or not hmac.compare_digest(signature, self._sign(token)):
+            raise HTTPException(404, "unknown media address")
+        try:
+            return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        except (ValueError, UnicodeDecodeError):
+            raise HTTPException(404, "unknown media address") from None
+
+    # Cache -------------------------------------------------------------------------------------
+
+    def _path(self, remote: str, size: str) -> Path:
+        name = hashlib.sha256(f"{size}\n{remote}".encode()).hexdigest()
+        return self.directory / name[:2] / name
+
+    async def get(self, remote: str, size: str = "card") -> Stored:
+        """The checked image, from disk or fetched once (concurrent screens wait for one fetch)."""
+        path = self._path(remote, size)
+        found = await anyio.to_thread.run_sync(_read, path)
+        if found is not None:
+            return found
+        lock = self._locks.setdefault(str(path), asyncio.Lock())
+        async with lock:
+            found = await anyio.to_thread.run_sync(_read, path)
+            if found is not None:
+                return found
+            try:
+                raw = await self._fetch(remote)
+                image = await anyio.to_thread.run_sync(convert, raw, SIZES[size])
+            except Refused as exc:
+                await anyio.to_thread.run_sync(_write, path.with_suffix(".refused"), str(exc))
+                raise
+            await anyio.to_thread.run_sync(_save, path, image)
+        self._locks.pop(str(path), None)
+        return image
+
+    async def _fetch(self, remote: str) -> bytes:
+        await self._check_host(remote)
+        # No redirects: a redirect to a private address would dodge the host check.
+        async with (
+            httpx.AsyncClient(
+                timeout=FETCH_TIMEOUT,
+                follow_redirects=False,
+                transport=self.transport,
+                headers={"User-Agent": "livewall-media/1", "Accept": "image/*"},
+            ) as client,
+            client.stream("GET", remote) as response,
+        ):
+            if response.status_code != 200:
+                raise Refused(f"the remote answered HTTP {response.status_code}")
+            declared = int(response.headers.get("content-length") or 0)
+            if declared > MAX_BYTES:
+                raise Refused(f"too big: {declared} bytes (at most {MAX_BYTES})")
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > MAX_BYTES:
+                    raise Refused(f"too big: more than {MAX_BYTES} bytes")
+            return bytes(body)
+
+    async def _check_host(self, remote: str) -> None:
+        if self.allow_private:
+            return
+        host = urlsplit(remote).hostname or ""
+        try:
+            infos = await anyio.to_thread.run_sync(socket.getaddrinfo, host, None)
+        except OSError:
+            raise Refused(f"cannot resolve {host!r}") from None
+        for info in infos:
+            if not ipaddress.ip_address(info[4][0]).is_global:
+                raise Refused(f"{host!r} is a private address")
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/media/demo/{name}", demo_media),
+            Route("/media/r/{signed}", self.serve),
+        ]
+
+    async def serve(self, request: Request) -> Response:
+        remote = self.remote(request.path_params["signed"])
+        size = request.query_params.get("s", "card")
+        if size not in SIZES:
+            raise HTTPException(400, f"query parameter 's' must be one of {sorted(SIZES)}")
+        path = self._path(remote, size)
+        refused = await anyio.to_thread.run_sync(_read_text, path.with_suffix(".refused"))
+        if refused is not None:
+            return _refusal(refused)
+        try:
+            image = await self.get(remote, size)
+        except Refused as exc:
+            return _refusal(str(exc))
+        except httpx.HTTPError as exc:
+            # A network failure is not remembered: the next screen's request tries again.
+            return Response(
+                f"cannot fetch the image now: {type(exc).__name__}",
+                status_code=502,
+                media_type="text/plain",
+                headers={"Cache-Control": "no-store"},
+            )
+        return Response(
+            image.body, media_type=image.content_type, headers={"Cache-Control": ONE_YEAR}
+        )
+
+
+def convert(raw: bytes, longest: int) -> Stored:
+    """Check an image from its bytes and re-encode it at most `longest` pixels wide or tall."""
+    if raw.lstrip()[:5].lower() in (b"<?xml", b"<svg ", b"<svg>"):
+        raise Refused("SVG images are not accepted")
+    try:
+        with Image.open(io.BytesIO(raw)) as image:
+            kind = ACCEPTED.get(image.format or "")
+            if kind is None:
+                raise Refused(f"not an accepted image type ({image.format or 'unknown'})")
+            width, height = image.size
+            if max(width, height) > MAX_SIDE or width * height > MAX_PIXELS:
+                raise Refused(f"dimensions too large: {width}x{height}")
+            image.seek(0)  # the first frame of an animation
+            image.thumbnail((longest, longest))
+            return _encode(image)
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as exc:
+        raise Refused(f"not a readable image ({type(exc).__name__})") from None
+
+
+def _encode(image: Image.Image) -> Stored:
+    buffer = io.BytesIO()
+    if image.mode in ("RGBA", "LA", "P") and _has_alpha(image):
+        image.convert("RGBA").save(buffer, "PNG", optimize=True)
+        return Stored(buffer.getvalue(), "image/png")
+    image.convert("RGB").save(buffer, "JPEG", quality=82, optimize=True, progressive=True)
+    return Stored(buffer.getvalue(), "image/jpeg")
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA") or "transparency" in image.info
+
+
+def _read(path: Path) -> Stored | None:
+    try:
+        body = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    content_type = "image/png" if body[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
+    return Stored(body, content_type)
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return None
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def _save(path: Path, image: Stored) -> None:
+    # Written aside then renamed: a screen never reads half a file.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.part")
+    partial.write_bytes(image.body)
+    partial.replace(path)
+
+
+def _refusal(reason: str) -> Response:
+    # Cached briefly: screens hide the image; staff see the reason in the response.
+    return Response(
+        f"image refused: {reason}",
+        status_code=422,
+        media_type="text/plain",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
 
 
 async def demo_media(request: Request) -> Response:
@@ -31,4 +304,5 @@ async def demo_media(request: Request) -> Response:
 
 
 def routes() -> list[Route]:
+    """The demo images only (kept for callers without a cache); MediaCache.routes() has both."""
     return [Route("/media/demo/{name}", demo_media)]

@@ -1,32 +1,46 @@
 """The hallway screens: a page per `[[screens]]` entry and its server-sent event stream.
 
 Each event carries the store's change sequence as its id. A screen that reconnects sends
-`Last-Event-ID` and is replayed every change after it, rendered from the post's state now:
-a post that is no longer visible becomes a removal, so no replay can show what staff took
-back.
+`Last-Event-ID` (or `?after=`) and is replayed every change after it, rendered from the
+post's state now: a post that is no longer visible becomes a removal, so no replay can
+show what staff took back. Changes meant for other screens are sent as a bare `seq`
+event, so every screen's last id keeps up and a resume never reads them again.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import anyio
+import segno
+from markupsafe import Markup
+from sqlmodel import col, select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from aggregator import messages
 from aggregator.livewall import Livewall
 from aggregator.models import Change, Post
 from aggregator.settings import ScreenSettings
-from aggregator.timeline import Filter, by_ids, latest
+from aggregator.timeline import Filter, by_ids, latest, visible
 from wall.i18n import pick_language
+from wall.security import screen_csp
 from wall.templating import Templates
 
 PING_SECONDS = 15.0
 FIRST_PAGE = 30
+# Networks with an icon in static/icons/; any other shows the generic web icon.
+NETWORK_ICONS = frozenset(
+    ("mastodon", "bluesky", "youtube", "feed", "web", "x", "instagram", "facebook", "linkedin")
+)
+VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
+EMBED = "https://www.youtube-nocookie.com/embed/{}?autoplay=1&mute=1&playsinline=1&rel=0"
 
 
 def selection(screen: ScreenSettings) -> Filter:
@@ -39,6 +53,45 @@ def sse(event: str, data: str, event_id: int | None = None) -> str:
     lines.append(f"event: {event}")
     lines += [f"data: {line}" for line in data.splitlines() or [""]]
     return "\n".join(lines) + "\n\n"
+
+
+def youtube_embed(url: str | None) -> str | None:
+    """The privacy-enhanced player of a YouTube watch URL, or None for anything else."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    host = (parts.hostname or "").removeprefix("www.").removeprefix("m.")
+    if host == "youtu.be":
+        video = parts.path.strip("/")
+    elif host == "youtube.com":
+        video = (parse_qs(parts.query).get("v") or [""])[0] or parts.path.rsplit("/", 1)[-1]
+    else:
+        return None
+    return EMBED.format(video) if VIDEO_ID.match(video) else None
+
+
+def live_stream(app: Livewall) -> dict[str, Any]:
+    """The official broadcast live now, if any (blocking: call from a thread)."""
+    query = (
+        visible(select(Post))
+        .where((Post.kind == "live") & (Post.live_state == "live"))
+        .where(col(Post.official).is_(True))
+        .order_by(col(Post.id).desc())
+        .limit(5)
+    )
+    with app.store.read() as session:
+        for post in session.exec(query):
+            embed = youtube_embed(post.url)
+            if embed:
+                return {"live": True, "post_id": post.id, "embed": embed, "title": post.title}
+    return {"live": False}
+
+
+def qr_code(url: str) -> Markup:
+    """An inline SVG QR code (drawn by the server: no third-party QR service)."""
+    code = segno.make(url, error="m")
+    svg = code.svg_inline(scale=1, dark="#000", light="#fff", border=2, omitsize=True)
+    return Markup(svg.replace("<svg ", '<svg role="img" ', 1))
 
 
 class ScreenViews:
@@ -64,6 +117,9 @@ class ScreenViews:
         default = (screen.lang if screen else None) or languages[0]
         return pick_language(request.query_params.get("lang"), default, languages)
 
+    def scan_url(self, screen: ScreenSettings) -> str:
+        return screen.qr_url or f"{self.app.settings.server.public_url}/wall/{screen.name}"
+
     async def index(self, request: Request) -> Response:
         return self.templates.response(
             "wall/index.html",
@@ -75,21 +131,30 @@ class ScreenViews:
 
     async def page(self, request: Request) -> Response:
         screen = self._screen(request)
-        # The sequence is read before the posts: a change in between is replayed, not lost.
-        seq = await anyio.to_thread.run_sync(self.app.store.last_seq)
-        posts = await anyio.to_thread.run_sync(
-            lambda: latest(
-                self.app.store, FIRST_PAGE, selection=selection(screen), pinned_first=True
-            )
-        )
-        return self.templates.response(
+        state = await anyio.to_thread.run_sync(self._first_render, screen)
+        language = self.language(request, screen)
+        response = self.templates.response(
             "wall/screen.html",
-            self.language(request, screen),
+            language,
             event=self.app.settings.event,
             screen=screen,
-            posts=posts,
-            seq=seq,
+            qr=qr_code(self.scan_url(screen)),
+            scan_url=self.scan_url(screen),
+            **state,
         )
+        response.headers["Content-Security-Policy"] = screen_csp(
+            screen.embed_origins, screen.show_stream
+        )
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    def _first_render(self, screen: ScreenSettings) -> dict[str, Any]:
+        # The sequence is read before the posts: a change in between is replayed, not lost.
+        seq = self.app.store.last_seq()
+        posts = latest(self.app.store, FIRST_PAGE, selection=selection(screen), pinned_first=True)
+        stream = live_stream(self.app) if screen.show_stream else {"live": False}
+        shown = [m.payload() for m in messages.active(self.app.store, screen.name)]
+        return {"seq": seq, "posts": posts, "stream": stream, "messages": shown}
 
     async def events(self, request: Request) -> Response:
         screen = self._screen(request)
@@ -115,7 +180,9 @@ class ScreenViews:
                 continue
             moved = await self.app.feed.wait_beyond(seq, PING_SECONDS)
             if moved <= seq:
-                yield ": ping\n\n"  # keeps proxies (nginx: 60 s) from closing a quiet stream
+                # An event, not a comment: it keeps proxies (nginx: 60 s) from closing a quiet
+                # stream, and lets the screen see that a silent stream is still alive.
+                yield "event: ping\ndata: 1\n\n"
 
     def _render(self, changes: list[Change], screen: ScreenSettings, language: str) -> list[str]:
         changes = [c for c in changes if c.kind != "queue"]  # the console's, never a screen's
@@ -123,15 +190,39 @@ class ScreenViews:
         with self.app.store.read() as session:
             posts = by_ids(session, ids)
         wanted = selection(screen)
-        return [self._event(c, posts.get(c.post_id or -1), wanted, language) for c in changes]
+        chunks = [
+            self._event(c, posts.get(c.post_id or -1), wanted, screen, language) for c in changes
+        ]
+        if screen.show_stream and any(p.kind == "live" for p in posts.values()):
+            # Recomputed, not derived from the change: a resume always lands on the truth.
+            chunks.append(sse("stream", _json(live_stream(self.app))))
+        return chunks
 
-    def _event(self, change: Change, post: Post | None, wanted: Filter, language: str) -> str:
+    def _event(
+        self,
+        change: Change,
+        post: Post | None,
+        wanted: Filter,
+        screen: ScreenSettings,
+        language: str,
+    ) -> str:
         if change.post_id is None:
+            if not _for_screen(change, screen.name):
+                return sse("seq", str(change.seq), change.seq)
             return sse(change.kind, _json(change.payload), change.seq)
         if post is None or not post.visible or not wanted.accepts(post):
             return sse("remove", str(change.post_id), change.seq)
-        card = self.templates.render("_post.html", language, post=post)
+        card = self.templates.render("_post.html", language, post=post, layout=screen.layout)
         return sse("post", card, change.seq)
+
+
+def _for_screen(change: Change, name: str) -> bool:
+    if change.screen is not None and change.screen != name:
+        return False
+    if change.kind == "message":
+        wanted = change.payload.get("screens") or []
+        return not wanted or name in wanted
+    return True
 
 
 def _resume_point(request: Request) -> int | None:

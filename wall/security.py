@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # No third party anywhere: scripts, styles, images and streams come from our own origin.
@@ -11,6 +14,22 @@ CSP = (
     "base-uri 'none'; form-action 'self'; frame-src https://www.youtube-nocookie.com; "
     "frame-ancestors 'none'"
 )
+
+
+NONE = "'none'"
+ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+def screen_csp(embed_origins: Sequence[str] = (), show_stream: bool = True) -> str:
+    """A screen's own policy: framed only by its embed origins, the player only if it may stream.
+
+    Origins are checked again here: a stray ';' in the configuration must not add a directive.
+    """
+    origins = " ".join(o.rstrip("/") for o in embed_origins if ORIGIN.match(o.rstrip("/")))
+    policy = CSP.replace("frame-ancestors 'none'", f"frame-ancestors {origins or NONE}")
+    if not show_stream:
+        policy = policy.replace("frame-src https://www.youtube-nocookie.com", "frame-src 'none'")
+    return policy
 
 
 class SecurityHeaders:
@@ -27,7 +46,10 @@ class SecurityHeaders:
                 headers = message.setdefault("headers", [])
                 present = {name.lower() for name, _ in headers}
                 for name, value in _defaults():
-                    if name not in present:
+                    # A route with its own policy (a screen with embed origins) says who may
+                    # frame it there; DENY would override it in older browsers.
+                    own_policy = b"content-security-policy" in present
+                    if name not in present and not (own_policy and name == b"x-frame-options"):
                         headers.append((name, value))
             await send(message)
 

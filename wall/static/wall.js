@@ -1,73 +1,403 @@
-// livewall screen: live updates over one EventSource, resumed from the last sequence seen.
+// livewall screen: one EventSource resumed from the last sequence seen, three layouts,
+// staff messages, the live broadcast, and the habits of a screen nobody touches for days:
+// keep the content when the network goes, come back with backoff and jitter, reload only
+// when the server answers (after a deploy, and once a night to keep memory flat).
 "use strict";
 (function () {
+  const wall = document.getElementById("wall");
   const posts = document.getElementById("posts");
-  if (!posts) return;
-  const screen = posts.dataset.screen;
-  const offline = document.querySelector(".offline-mark");
-  let lastSeq = Number(posts.dataset.seq || 0);
-  let source = null;
-  let retryDelay = 1000;
+  if (!wall || !posts) return;
 
-  function place(html) {
+  const screen = wall.dataset.screen;
+  const layoutName = wall.dataset.layout;
+  const lang = document.documentElement.lang || "fr-CA";
+  const offline = wall.querySelector(".offline-mark");
+  const empty = wall.querySelector(".empty");
+  const MAX_CARDS = { grid: 40, spotlight: 60, ticker: 30 }[layoutName] || 40;
+  const RETRY_MIN = 1000, RETRY_MAX = 30000, STALE_MS = 45000;
+  let lastSeq = Number(wall.dataset.seq || 0);
+
+  // Cards ---------------------------------------------------------------------------------
+
+  function cards() { return Array.from(posts.querySelectorAll(".post")); }
+
+  function parseCard(html) {
     const holder = document.createElement("template");
     holder.innerHTML = html.trim();
-    const card = holder.content.firstElementChild;
-    if (!card) return;
+    return holder.content.firstElementChild;
+  }
+
+  // Pinned first, then newest first: the same order as the first render.
+  function before(a, b) {
+    const pa = a.hasAttribute("data-pinned"), pb = b.hasAttribute("data-pinned");
+    if (pa !== pb) return pa;
+    return Number(a.dataset.id) > Number(b.dataset.id);
+  }
+
+  function place(html) {
+    const card = parseCard(html);
+    if (!card || !card.id) return;
     const existing = document.getElementById(card.id);
-    if (existing) existing.replaceWith(card);
-    else {
-      const firstUnpinned = posts.querySelector(".post:not(.pinned)");
-      posts.insertBefore(card, card.classList.contains("pinned") ? posts.firstChild : firstUnpinned);
+    if (existing) {
+      existing.replaceWith(card);
+    } else {
+      card.classList.add("arrive");
+      layout.insert(card);
+      trim();
     }
-    trim();
+    layout.changed(card, !existing);
+    empty.hidden = true;
   }
 
   function remove(id) {
     const card = document.getElementById("post-" + id);
-    if (card) card.remove();
+    if (!card) return;
+    layout.removing(card);
+    card.classList.add("leaving");
+    setTimeout(() => { card.remove(); layout.changed(null, false); empty.hidden = cards().length > 0; }, 350);
   }
 
+  // The client holds a bounded number of cards: the oldest unpinned ones go first.
   function trim() {
-    const cards = posts.querySelectorAll(".post");
-    for (let i = 60; i < cards.length; i++) cards[i].remove();
-    const empty = posts.querySelector(".empty");
-    if (empty) empty.hidden = cards.length > 0;
+    const all = cards();
+    for (let i = all.length - 1; i >= 0 && all.length > MAX_CARDS; i--) {
+      if (!all[i].hasAttribute("data-pinned")) { all[i].remove(); all.splice(i, 1); }
+    }
+  }
+
+  function insertSorted(container, card) {
+    const next = Array.from(container.querySelectorAll(":scope > .post")).find((c) => before(card, c));
+    container.insertBefore(card, next || null);
+  }
+
+  // Grid: a masonry of absolute positions, so arrivals slide the others instead of jumping.
+  function gridLayout() {
+    let frame = 0;
+    posts.classList.add("masonry");
+    function columnsFor(width) {
+      const em = parseFloat(getComputedStyle(posts).fontSize) || 28;
+      return Math.max(1, Math.floor(width / (em * 17)));
+    }
+    function run() {
+      frame = 0;
+      const width = posts.clientWidth, height = posts.clientHeight;
+      const gap = parseFloat(getComputedStyle(posts).columnGap) || 16;
+      const count = columnsFor(width);
+      const colWidth = (width - gap * (count - 1)) / count;
+      const tops = new Array(count).fill(0);
+      for (const card of cards()) {
+        if (card.classList.contains("leaving")) continue;
+        card.style.width = colWidth + "px";
+        const h = card.offsetHeight;
+        let col = 0;
+        for (let i = 1; i < count; i++) if (tops[i] < tops[col]) col = i;
+        // A card that does not fit is kept aside (not cut): a shorter one may fit below.
+        const fits = tops[col] + h <= height || tops[col] === 0;
+        card.classList.toggle("off", !fits);
+        if (!fits) continue;
+        // A card placed for the first time appears where it belongs instead of sliding there.
+        if (!card.dataset.placed) card.classList.add("no-move");
+        card.dataset.placed = "1";
+        card.style.transform = `translate(${col * (colWidth + gap)}px, ${tops[col]}px)`;
+        tops[col] += h + gap;
+      }
+      requestAnimationFrame(() => requestAnimationFrame(() => {
+        for (const card of posts.querySelectorAll(".no-move")) card.classList.remove("no-move");
+      }));
+    }
+    function schedule() { if (!frame) frame = requestAnimationFrame(run); }
+    window.addEventListener("resize", schedule);
+    run();
+    return {
+      container: posts,
+      insert(card) {
+        card.classList.add("entering");
+        insertSorted(posts, card);
+      },
+      changed(card) {
+        run();
+        if (card) requestAnimationFrame(() => card.classList.remove("entering"));
+      },
+      removing() {},
+      relayout: schedule,
+    };
+  }
+
+  // Spotlight: one post at a time; new ones shown next; featured ones come back more often.
+  function spotlightLayout() {
+    const seconds = Math.max(3, Number(wall.dataset.rotate || 12));
+    const bar = wall.querySelector(".progress-bar");
+    const fresh = [];
+    let current = null, turn = 0, order = 0, featuredTurn = 0, timer = 0;
+    function pick() {
+      const all = cards();
+      while (fresh.length) {
+        const card = fresh.shift();
+        if (card.isConnected) return card;
+      }
+      if (!all.length) return null;
+      const featured = all.filter((c) => c.hasAttribute("data-featured"));
+      turn++;
+      if (featured.length && turn % 3 === 0) return featured[featuredTurn++ % featured.length];
+      return all[order++ % all.length];
+    }
+    function show() {
+      clearTimeout(timer);
+      const next = pick();
+      if (current) current.classList.remove("current");
+      current = next;
+      if (current) current.classList.add("current");
+      if (bar) {
+        bar.classList.remove("run");
+        void bar.offsetWidth;  // restarts the animation
+        bar.style.animationDuration = seconds + "s";
+        bar.classList.add("run");
+      }
+      timer = setTimeout(show, seconds * 1000);
+    }
+    show();
+    return {
+      container: posts,
+      insert(card) {
+        insertSorted(posts, card);
+        if (fresh.length < 20) fresh.push(card);
+        if (!current) show();
+      },
+      changed(card, added) {
+        if (card && !added && current && card.id === current.id) {
+          current = card;
+          card.classList.add("current");
+        }
+      },
+      removing(card) { if (card === current) { current = null; show(); } },
+      relayout() {},
+    };
+  }
+
+  // Ticker: the band moves left; a card leaving on the left goes back to the end of the line.
+  function tickerLayout() {
+    const track = document.createElement("div");
+    track.className = "ticker-track";
+    for (const card of Array.from(posts.querySelectorAll(":scope > .post"))) track.appendChild(card);
+    posts.appendChild(track);
+    let offset = 0, last = performance.now();
+    function speed() { return window.innerHeight * 0.11; }  // px per second, ~120 at 1080p
+    function step(now) {
+      const dt = Math.min(now - last, 100) / 1000;
+      last = now;
+      if (track.scrollWidth > posts.clientWidth) {
+        offset -= speed() * dt;
+        const first = track.firstElementChild;
+        const gap = parseFloat(getComputedStyle(track).columnGap) || 0;
+        if (first && first.offsetWidth + gap + offset < 0) {
+          offset += first.offsetWidth + gap;
+          track.appendChild(first);
+        }
+      } else offset = 0;
+      track.style.transform = `translateX(${offset}px)`;
+      requestAnimationFrame(step);
+    }
+    requestAnimationFrame(step);
+    return {
+      container: track,
+      insert(card) {
+        // Next to enter on the right, not at the far end of the line.
+        const edge = posts.clientWidth - offset;
+        const next = Array.from(track.children).find((c) => c.offsetLeft > edge);
+        track.insertBefore(card, next || null);
+      },
+      changed() {},
+      removing() {},
+      relayout() {},
+    };
+  }
+
+  const layout = { grid: gridLayout, spotlight: spotlightLayout, ticker: tickerLayout }[layoutName]();
+
+  // An image that cannot be shown goes away: an avatar falls back to the initials.
+  document.addEventListener("error", (event) => {
+    const img = event.target;
+    if (!(img instanceof HTMLImageElement)) return;
+    const figure = img.closest(".post-media");
+    (figure || img).remove();
+    layout.relayout();
+  }, true);
+  document.addEventListener("load", (event) => {
+    if (event.target instanceof HTMLImageElement) layout.relayout();
+  }, true);
+
+  // Staff messages ------------------------------------------------------------------------
+
+  const announcements = wall.querySelector(".announcements");
+  const emergency = wall.querySelector(".emergency");
+  const shown = new Map();  // message id -> {message, element}
+
+  function message(m) {
+    const old = shown.get(m.id);
+    if (old) { if (old.element) old.element.remove(); shown.delete(m.id); }
+    const ends = m.ends_at ? Date.parse(m.ends_at) : Infinity;
+    if (m.active && ends > Date.now()) {
+      let element = null;
+      if (m.kind !== "emergency") {
+        element = document.getElementById("announcement-template").content.firstElementChild.cloneNode(true);
+        element.querySelector(".announcement-text").textContent = m.text;
+        announcements.appendChild(element);
+      }
+      shown.set(m.id, { message: m, element: element, ends: ends });
+    }
+    showEmergency();
+  }
+
+  function showEmergency() {
+    const active = Array.from(shown.values()).filter((s) => s.message.kind === "emergency");
+    emergency.hidden = active.length === 0;
+    if (active.length) emergency.querySelector(".emergency-text").textContent = active[active.length - 1].message.text;
+  }
+
+  function expire() {
+    for (const [id, s] of shown) {
+      if (s.ends <= Date.now()) { if (s.element) s.element.remove(); shown.delete(id); }
+    }
+    showEmergency();
+  }
+
+  // « En direct » ------------------------------------------------------------------------
+
+  const streamPanel = wall.querySelector(".stream");
+  const liveBanner = wall.querySelector(".live-banner");
+
+  function stream(state) {
+    if (!streamPanel) return;  // this screen does not show the broadcast
+    const player = streamPanel.querySelector(".player");
+    const frame = player.querySelector("iframe");
+    if (state.live && state.embed) {
+      if (!frame || frame.dataset.src !== state.embed) {
+        const iframe = document.createElement("iframe");
+        iframe.src = state.embed;
+        iframe.dataset.src = state.embed;
+        iframe.allow = "autoplay; encrypted-media; picture-in-picture";
+        iframe.referrerPolicy = "strict-origin-when-cross-origin";
+        iframe.title = state.title || "";
+        player.replaceChildren(iframe);
+      }
+      liveBanner.querySelector(".live-title").textContent = state.title || "";
+    } else {
+      player.replaceChildren();
+    }
+    const live = Boolean(state.live && state.embed);
+    streamPanel.hidden = !live;
+    liveBanner.hidden = !live;
+    document.body.classList.toggle("streaming", live);
+    layout.relayout();
+  }
+
+  // Staying alive -------------------------------------------------------------------------
+
+  let source = null, retryDelay = RETRY_MIN, retryTimer = 0, lastActivity = Date.now();
+
+  // Reload only if the server answers: a reload while it is down would show an error page.
+  function safeReload() {
+    fetch(location.href, { cache: "no-store" })
+      .then((r) => { if (r.ok) location.reload(); })
+      .catch(() => {});
   }
 
   function track(event) {
+    lastActivity = Date.now();
     if (event.lastEventId) lastSeq = Math.max(lastSeq, Number(event.lastEventId));
   }
 
+  function on(name, handler) {
+    source.addEventListener(name, (event) => { track(event); handler(event); });
+  }
+
   function connect() {
-    source = new EventSource("/wall/" + encodeURIComponent(screen) + "/events?after=" + lastSeq);
-    source.addEventListener("open", () => { offline.hidden = true; retryDelay = 1000; });
-    source.addEventListener("hello", (e) => {
-      if (e.data !== posts.dataset.version) location.reload();  // a new deploy
+    clearTimeout(retryTimer);
+    if (source) source.close();
+    const url = "/wall/" + encodeURIComponent(screen) + "/events?after=" + lastSeq +
+      "&lang=" + encodeURIComponent(wall.dataset.lang || "");
+    source = new EventSource(url);
+    lastActivity = Date.now();
+    on("hello", (e) => {
+      offline.hidden = true;
+      retryDelay = RETRY_MIN;
+      if (e.data !== wall.dataset.version) safeReload();  // a new deploy
     });
-    source.addEventListener("post", (e) => { track(e); place(e.data); });
-    source.addEventListener("remove", (e) => { track(e); remove(e.data); });
+    on("ping", () => {});
+    on("seq", () => {});
+    on("post", (e) => place(e.data));
+    on("remove", (e) => remove(e.data));
+    on("message", (e) => message(JSON.parse(e.data)));
+    on("emergency", (e) => message(JSON.parse(e.data)));
+    on("stream", (e) => stream(JSON.parse(e.data)));
+    on("screen", (e) => {
+      const command = JSON.parse(e.data);
+      if (command.action === "reload") safeReload();
+    });
     source.addEventListener("error", () => {
+      // We retry ourselves (the browser's own retry has no backoff and gives up on a 5xx).
       offline.hidden = false;
-      if (source.readyState === EventSource.CLOSED) {
-        // The browser gave up (server down, 5xx): retry ourselves, with backoff and jitter.
-        setTimeout(connect, retryDelay * (0.5 + Math.random()));
-        retryDelay = Math.min(retryDelay * 2, 30000);
-      }
+      source.close();
+      retryTimer = setTimeout(connect, retryDelay * (0.5 + Math.random()));
+      retryDelay = Math.min(retryDelay * 2, RETRY_MAX);
     });
   }
 
-  const relative = new Intl.RelativeTimeFormat(document.documentElement.lang || "fr-CA", { numeric: "auto", style: "short" });
+  // A stream that went silent (a proxy or Wi-Fi that dropped it without a word): start over.
+  setInterval(() => {
+    if (Date.now() - lastActivity > STALE_MS && source && source.readyState !== EventSource.CONNECTING) {
+      offline.hidden = false;
+      connect();
+    }
+  }, 5000);
+  window.addEventListener("online", () => { retryDelay = RETRY_MIN; connect(); });
+
+  function nightlyReload() {
+    const at = new Date();
+    at.setDate(at.getDate() + (at.getHours() >= 3 ? 1 : 0));
+    at.setHours(3, Math.floor(Math.random() * 45), 0, 0);  // spread so screens do not all reload at once
+    setTimeout(function again() { safeReload(); setTimeout(again, 600000); }, at - Date.now());
+  }
+
+  function heartbeat() {
+    fetch("/api/screens/heartbeat", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({
+        name: screen, version: wall.dataset.version, last_event_id: lastSeq,
+        viewport: window.innerWidth + "x" + window.innerHeight, layout: layoutName,
+      }),
+      keepalive: true,
+    }).catch(() => {});
+  }
+
+  // Times ---------------------------------------------------------------------------------
+
+  const relative = new Intl.RelativeTimeFormat(lang, { numeric: "auto", style: "short" });
+  const clockFormat = new Intl.DateTimeFormat(lang, { hour: "numeric", minute: "2-digit" });
+  const clock = wall.querySelector(".clock");
+
   function refreshTimes() {
     for (const time of posts.querySelectorAll("time[datetime]")) {
       const seconds = (Date.parse(time.getAttribute("datetime")) - Date.now()) / 1000;
       const minutes = Math.round(seconds / 60), hours = Math.round(seconds / 3600);
-      time.textContent = Math.abs(seconds) < 45 ? relative.format(0, "second")
-        : Math.abs(minutes) < 60 ? relative.format(minutes, "minute")
-        : Math.abs(hours) < 24 ? relative.format(hours, "hour")
+      time.textContent = seconds > -45 ? relative.format(0, "second")
+        : minutes > -60 ? relative.format(minutes, "minute")
+        : hours > -24 ? relative.format(hours, "hour")
         : relative.format(Math.round(seconds / 86400), "day");
     }
+    if (clock) clock.textContent = clockFormat.format(new Date());
+    expire();
   }
-  setInterval(refreshTimes, 30000);
+
+  const state = JSON.parse(document.getElementById("wall-state").textContent || "{}");
+  for (const m of state.messages || []) message(m);
+  if (state.stream) stream(state.stream);
+  if (empty) empty.hidden = cards().length > 0;
+  refreshTimes();
+  setInterval(refreshTimes, 15000);
+  heartbeat();
+  setInterval(heartbeat, 30000);
+  nightlyReload();
   connect();
 })();

@@ -1,0 +1,182 @@
+"""Staff messages on the screens: timed announcements and the emergency message.
+
+An announcement shows on chosen screens (or all) until it ends or staff clear it. An
+emergency message takes over every screen until staff clear it. Every change goes
+through the change feed (kind "message" or "emergency", the message as payload), so an
+open screen gets it within a second and a reconnecting one catches up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from aggregator.models import UTCDateTime, _json, utcnow
+from aggregator.store import Store
+
+MessageKind = Literal["announcement", "emergency"]
+MAX_TEXT = 500
+MAX_MINUTES = 24 * 60
+
+
+class MessageError(Exception):
+    """A message that cannot be sent or cleared; `status` is the HTTP status to answer."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "messages"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(default="announcement", max_length=20)
+    text: str = Field(max_length=MAX_TEXT)
+    # Screen names; empty means every screen.
+    screens: list[str] = _json(list)
+    created_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    created_by: str = Field(default="api", max_length=100)
+    ends_at: datetime | None = Field(
+        default=None, sa_column=sa.Column(UTCDateTime(), nullable=True)
+    )
+    cleared_at: datetime | None = Field(
+        default=None, sa_column=sa.Column(UTCDateTime(), nullable=True, index=True)
+    )
+
+    def active(self, now: datetime) -> bool:
+        return self.cleared_at is None and (self.ends_at is None or self.ends_at > now)
+
+    def shown_on(self, screen: str) -> bool:
+        return self.kind == "emergency" or not self.screens or screen in self.screens
+
+    def payload(self, now: datetime | None = None) -> dict[str, Any]:
+        """What a screen receives: enough to show it, and to take it down on time."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "text": self.text,
+            "screens": list(self.screens),
+            "ends_at": self.ends_at.isoformat() if self.ends_at else None,
+            "active": self.active(now or utcnow()),
+            "created_at": self.created_at.isoformat(),
+            "created_by": self.created_by,
+        }
+
+
+def change_kind(message: Message) -> str:
+    return "emergency" if message.kind == "emergency" else "message"
+
+
+def send(
+    store: Store,
+    text: str,
+    *,
+    kind: str = "announcement",
+    screens: Sequence[str] = (),
+    minutes: int | None = None,
+    actor: str = "api",
+    known_screens: Sequence[str] | None = None,
+    publish: Callable[[int], None] | None = None,
+) -> Message:
+    """Put a message on the screens; an announcement needs a duration, an emergency does not."""
+    text = " ".join(text.split())
+    _check(text, kind, screens, minutes, known_screens)
+    now = utcnow()
+    message = Message(
+        kind=kind,
+        text=text,
+        screens=[] if kind == "emergency" else list(dict.fromkeys(screens)),
+        created_at=now,
+        created_by=actor[:100],
+        ends_at=now + timedelta(minutes=minutes) if minutes else None,
+    )
+    with store.write() as session:
+        session.add(message)
+        session.flush()
+        seq = _record(store, session, message)
+    if publish is not None:
+        publish(seq)
+    return message
+
+
+def _check(
+    text: str,
+    kind: str,
+    screens: Sequence[str],
+    minutes: int | None,
+    known: Sequence[str] | None,
+) -> None:
+    if kind not in ("announcement", "emergency"):
+        raise MessageError(f"kind must be 'announcement' or 'emergency', got {kind!r}")
+    if not text:
+        raise MessageError("text is empty")
+    if len(text) > MAX_TEXT:
+        raise MessageError(f"text is {len(text)} characters long, at most {MAX_TEXT}")
+    if kind == "announcement" and not minutes:
+        raise MessageError("an announcement needs 'minutes' (how long it stays on screen)")
+    if minutes is not None and not 1 <= minutes <= MAX_MINUTES:
+        raise MessageError(f"minutes must be between 1 and {MAX_MINUTES}, got {minutes}")
+    unknown = [s for s in screens if known is not None and s not in known]
+    if unknown:
+        raise MessageError(f"unknown screens {unknown} (known: {list(known or [])})")
+
+
+def clear(
+    store: Store, message_id: int, actor: str = "api", publish: Callable[[int], None] | None = None
+) -> Message:
+    """Take a message down at once, on every screen showing it."""
+    with store.write() as session:
+        message = session.get(Message, message_id)
+        if message is None:
+            raise MessageError(f"message {message_id} does not exist", status=404)
+        if message.cleared_at is not None:
+            raise MessageError(f"message {message_id} is already cleared", status=409)
+        message.cleared_at = utcnow()
+        session.add(message)
+        seq = _record(store, session, message)
+    if publish is not None:
+        publish(seq)
+    return message
+
+
+def clear_emergencies(
+    store: Store, actor: str = "api", publish: Callable[[int], None] | None = None
+) -> list[Message]:
+    """The one-button "all clear": every active emergency message taken down."""
+    with store.read() as session:
+        ids = [m.id for m in _active(session, utcnow()) if m.kind == "emergency"]
+    return [clear(store, i, actor, publish) for i in ids if i is not None]
+
+
+def _record(store: Store, session: Session, message: Message) -> int:
+    screen = message.screens[0] if len(message.screens) == 1 else None
+    return store.add_change(session, change_kind(message), screen=screen, payload=message.payload())
+
+
+def _active(session: Session, now: datetime) -> list[Message]:
+    query = (
+        select(Message)
+        .where(col(Message.cleared_at).is_(None))
+        .where(col(Message.ends_at).is_(None) | (col(Message.ends_at) > now))
+        .order_by(col(Message.id))
+    )
+    return list(session.exec(query))
+
+
+def active(store: Store, screen: str | None = None) -> list[Message]:
+    """Messages on screen now (for one screen when named), oldest first."""
+    with store.read() as session:
+        found = _active(session, utcnow())
+    return [m for m in found if screen is None or m.shown_on(screen)]
+
+
+def recent(store: Store, limit: int = 50) -> list[Message]:
+    """The latest messages, active or not, newest first (for staff)."""
+    with store.read() as session:
+        return list(session.exec(select(Message).order_by(col(Message.id).desc()).limit(limit)))

@@ -1,0 +1,280 @@
+"""The hallway screens in a real headless Chromium against a real uvicorn server.
+
+Every test records each request the page makes and checks that none leaves the wall's
+origin (the one exception, the YouTube player, is intercepted and answered locally).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from sqlmodel import select
+
+from aggregator.ingest import Pipeline
+from aggregator.livewall import Livewall
+from aggregator.models import Post
+from aggregator.moderation import decide
+from aggregator.rules import Rules
+from aggregator.settings import Settings
+from tests.browser import artifact, browser  # noqa: F401  (fixture)
+from tests.builders import candidate, result, source
+from tests.conftest import LiveServer
+from tests.wall.wall_data import seed_demo
+
+pytestmark = [pytest.mark.anyio, pytest.mark.browser]
+
+FULL_HD = {"width": 1920, "height": 1080}
+SCREENS = [
+    {"name": "hall", "layout": "grid", "title": "Grand hall"},
+    {"name": "scene", "layout": "spotlight", "title": "Salle plénière", "rotate_seconds": 3},
+    {"name": "bandeau", "layout": "ticker", "title": "Bandeau"},
+    {"name": "clair", "layout": "grid", "title": "Accueil", "theme": "light"},
+]
+
+
+@pytest.fixture
+def wall_app(make_settings: Callable[..., Settings], store: Any) -> Livewall:
+    return Livewall(make_settings(screens=SCREENS), store=store, env={"LIVEWALL_API_TOKEN": "t0k"})
+
+
+@pytest.fixture
+def server(wall_app: Livewall) -> Any:
+    running = LiveServer(wall_app).start()
+    yield running
+    running.stop()
+
+
+async def open_screen(browser: Any, url: str, requests: list[str]) -> Any:  # noqa: F811
+    page = await browser.new_page(viewport=FULL_HD)
+    page.on("request", lambda request: requests.append(request.url))
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors
+    await page.goto(url)
+    return page
+
+
+def same_origin(requests: list[str], origin: str) -> list[str]:
+    """The requests that left the wall's origin (none expected)."""
+    return [url for url in requests if not url.startswith((origin + "/", "data:"))]
+
+
+def pipeline(options: Any) -> Callable[[Livewall], Pipeline]:
+    official = frozenset({options.name}) if options.official else frozenset()
+    return lambda app: Pipeline(app.store, Rules(mode="pre", official_sources=official))
+
+
+def ingest_one(app: Livewall, external_id: str, text: str, **fields: Any) -> int:
+    options = fields.pop("options", source())
+    report = pipeline(options)(app).ingest(options, result(candidate(external_id, text, **fields)))
+    assert report.new + report.updated == 1
+    with app.store.read() as session:
+        post = session.exec(select(Post).where(Post.external_id == external_id)).one()
+    assert post.id is not None
+    return post.id
+
+
+async def seconds_until(page: Any, selector: str, state: str = "visible") -> float:
+    started = time.monotonic()
+    await page.wait_for_selector(selector, state=state, timeout=5000)
+    return time.monotonic() - started
+
+
+async def test_each_layout_renders_readable_without_overflow(
+    browser: Any,  # noqa: F811
+    server: LiveServer,
+    wall_app: Livewall,
+) -> None:
+    seed_demo(wall_app, 14)
+    requests: list[str] = []
+    for screen in SCREENS:
+        page = await open_screen(browser, f"{server.url}/wall/{screen['name']}", requests)
+        await page.wait_for_timeout(700)
+        await page.screenshot(path=artifact(f"wall-{screen['name']}-{screen['layout']}.png"))
+        metrics = await page.evaluate(
+            """() => {
+              const body = document.querySelector('.post-body');
+              const shown = [...document.querySelectorAll('.post')].filter(
+                (c) => c.getBoundingClientRect().width > 0 && getComputedStyle(c).visibility !== 'hidden'
+                  && getComputedStyle(c).display !== 'none');
+              const outside = shown.filter((c) => {
+                const r = c.getBoundingClientRect();
+                return document.body.classList.contains('layout-grid')
+                  && (r.right > innerWidth + 1 || r.bottom > innerHeight + 1);
+              });
+              return {font: parseFloat(getComputedStyle(body).fontSize), shown: shown.length,
+                      outside: outside.length, scroll: document.documentElement.scrollWidth,
+                      qr: !!document.querySelector('.qr svg'), hashtag: document.body.textContent.includes('#AssisesUMQ')};
+            }"""
+        )
+        assert metrics["font"] >= 28, screen
+        assert metrics["shown"] >= 1 and metrics["outside"] == 0, (screen, metrics)
+        assert metrics["scroll"] <= FULL_HD["width"], screen
+        assert metrics["qr"] and metrics["hashtag"]
+        assert page.errors == []
+        if screen["layout"] == "spotlight":
+            await spotlight_rotates(page)
+        await page.close()
+    assert same_origin(requests, server.url) == []
+
+
+async def spotlight_rotates(page: Any) -> None:
+    first = await page.get_attribute(".post.current", "id")
+    assert await page.is_visible(".progress-bar.run")  # the cue of the next rotation
+    await page.wait_for_function(
+        "(id) => document.querySelector('.post.current')?.id !== id", arg=first, timeout=5000
+    )
+    await page.screenshot(path=artifact("wall-scene-rotated.png"))
+
+
+async def test_approved_post_appears_and_retracted_one_leaves_within_a_second(
+    browser: Any,  # noqa: F811
+    server: LiveServer,
+    wall_app: Livewall,
+) -> None:
+    seed_demo(wall_app, 4)
+    requests: list[str] = []
+    page = await open_screen(browser, f"{server.url}/wall/hall", requests)
+    await page.wait_for_selector(".post")
+    post_id = ingest_one(wall_app, "live-1", "Nouvelle publication en direct des #AssisesUMQ")
+    assert not await page.is_visible(f"#post-{post_id}")
+
+    started = time.monotonic()
+    decide(wall_app.store, post_id, "approve", "marie", publish=wall_app.feed.notify)
+    await page.wait_for_selector(f"#post-{post_id}:not(.entering)", timeout=5000)
+    appeared = time.monotonic() - started
+
+    started = time.monotonic()
+    decide(wall_app.store, post_id, "retract", "marie", publish=wall_app.feed.notify)
+    await page.wait_for_selector(f"#post-{post_id}", state="detached", timeout=5000)
+    left = time.monotonic() - started
+
+    assert appeared < 1.0 and left < 1.0, (appeared, left)
+    assert same_origin(requests, server.url) == []
+
+
+async def test_screen_survives_a_server_restart_and_misses_nothing(
+    browser: Any,  # noqa: F811
+    wall_app: Livewall,
+) -> None:
+    ids = seed_demo(wall_app, 4)
+    first = LiveServer(wall_app).start()
+    requests: list[str] = []
+    page = await open_screen(browser, f"{first.url}/wall/hall", requests)
+    await page.wait_for_selector(f"#post-{ids[-1]}")
+    await anyio.to_thread.run_sync(first.stop)
+
+    await page.wait_for_selector(".offline-mark", state="visible", timeout=10000)
+    assert await page.locator(".post").count() == 4  # the content stays while the server is gone
+    # Changes made while the screen cannot hear: two new posts and one retraction.
+    missed = [
+        ingest_one(wall_app, f"gap-{n}", f"Pendant la coupure {n} #AssisesUMQ") for n in (1, 2)
+    ]
+    for post_id in missed:
+        decide(wall_app.store, post_id, "approve", "marie")
+    decide(wall_app.store, ids[1], "retract", "marie")
+    await page.screenshot(path=artifact("wall-hall-offline.png"))
+
+    second = LiveServer(wall_app, port=first.port).start()
+    try:
+        for post_id in missed:
+            await page.wait_for_selector(f"#post-{post_id}", timeout=15000)
+        await page.wait_for_selector(f"#post-{ids[1]}", state="detached", timeout=5000)
+        await page.wait_for_selector(".offline-mark", state="hidden", timeout=5000)
+        assert await page.locator(".post").count() == 5
+        assert page.errors == []
+    finally:
+        await anyio.to_thread.run_sync(second.stop)
+    assert same_origin(requests, first.url) == []
+
+
+async def test_announcement_and_emergency_reach_the_screen(
+    browser: Any,  # noqa: F811
+    server: LiveServer,
+    wall_app: Livewall,
+) -> None:
+    seed_demo(wall_app, 6)
+    page = await open_screen(browser, f"{server.url}/wall/hall", [])
+    await page.wait_for_selector(".post")
+    auth = {"Authorization": "Bearer t0k"}
+    async with httpx.AsyncClient(base_url=server.url, headers=auth) as api:
+        sent = await api.post(
+            "/api/screens/messages",
+            json={"text": "Le dîner est servi au niveau 4", "screens": ["hall"], "minutes": 10},
+        )
+        assert sent.status_code == 201
+        assert await seconds_until(page, ".announcement-text:has-text('Le dîner')") < 1.0
+        await page.screenshot(path=artifact("wall-hall-announcement.png"))
+
+        alarm = await api.post(
+            "/api/screens/messages",
+            json={
+                "kind": "emergency",
+                "text": "Évacuez le bâtiment par les sorties les plus proches",
+            },
+        )
+        assert alarm.status_code == 201
+        assert await seconds_until(page, ".emergency") < 1.0
+        await page.screenshot(path=artifact("wall-hall-emergency.png"))
+        assert (await api.delete("/api/screens/emergency")).status_code == 200
+        assert await seconds_until(page, ".emergency", state="hidden") < 1.0
+        await api.delete(f"/api/screens/messages/{sent.json()['id']}")
+        assert await seconds_until(page, ".announcement", state="detached") < 1.0
+
+
+async def test_live_broadcast_shows_the_player_until_it_ends(
+    browser: Any,  # noqa: F811
+    make_settings: Callable[..., Settings],
+    store: Any,
+) -> None:
+    screens = [{"name": "hall", "layout": "grid", "show_stream": True}]
+    app = Livewall(make_settings(screens=screens), store=store, env={})
+    seed_demo(app, 5)
+    server = LiveServer(app).start()
+    try:
+        page = await (await browser.new_context(viewport=FULL_HD)).new_page()
+        player: list[str] = []
+        # The one third party a screen may load, and only during a broadcast: answered here.
+        await page.route(
+            "https://www.youtube-nocookie.com/**",
+            lambda route: (
+                player.append(route.request.url),
+                route.fulfill(
+                    body="<body style='background:#111'></body>", content_type="text/html"
+                ),
+            )[1],
+        )
+        await page.goto(f"{server.url}/wall/hall")
+        assert await page.is_hidden(".stream")
+        official = source("umq-youtube", official=True)
+        live = dict(
+            options=official,
+            kind="live",
+            live_state="live",
+            title="Séance d'ouverture des Assises",
+            url="https://www.youtube.com/watch?v=abcdefghijk",
+            network="youtube",
+        )
+        post_id = ingest_one(app, "yt:live", "En direct de la plénière", **live)
+        app.feed.notify(app.store.last_seq())
+        await page.wait_for_selector(".stream iframe", timeout=3000)
+        assert await page.is_visible(".live-banner")
+        assert "youtube-nocookie.com/embed/abcdefghijk" in (
+            await page.get_attribute(".stream iframe", "src") or ""
+        )
+        await page.screenshot(path=artifact("wall-hall-live.png"))
+        assert player and all(
+            u.startswith("https://www.youtube-nocookie.com/embed/") for u in player
+        )
+
+        ingest_one(app, "yt:live", "En direct de la plénière", **{**live, "live_state": "ended"})
+        app.feed.notify(app.store.last_seq())
+        await page.wait_for_selector(".stream", state="hidden", timeout=3000)
+        assert await page.is_hidden(".live-banner") and post_id
+    finally:
+        server.stop()

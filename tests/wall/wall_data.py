@@ -1,0 +1,53 @@
+"""Posts for screen tests and screenshots: the bundled demo posts, approved, a few minutes apart."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlmodel import col, select
+
+from aggregator.ingest import Pipeline
+from aggregator.livewall import Livewall
+from aggregator.models import Post
+from aggregator.moderation import decide
+from aggregator.rules import Rules
+from collectors.base import CollectResult, SourceState
+from collectors.demo import _candidate, bundled_posts
+from tests.builders import source
+
+
+def seed_demo(livewall: Livewall, count: int = 14) -> list[int]:
+    """Approve `count` demo posts (oldest first); pin the first, feature the third."""
+    now = datetime.now(UTC)
+    items = bundled_posts()
+    posts = [
+        _candidate(n, items[n % len(items)], now - timedelta(minutes=3 * (count - n)))
+        for n in range(count)
+    ]
+    Pipeline(livewall.store, Rules(mode="pre")).ingest(
+        source(), CollectResult(posts=posts, state=SourceState(cursor=str(count)))
+    )
+    with livewall.store.read() as session:
+        ids = [p.id for p in session.exec(select(Post).order_by(col(Post.id))) if p.id]
+    for post_id in ids:
+        decide(livewall.store, post_id, "approve", "marie")
+    if ids:
+        decide(livewall.store, ids[0], "pin", "marie")
+    if len(ids) > 2:
+        decide(livewall.store, ids[2], "feature", "marie")
+    return ids
+
+
+@contextlib.asynccontextmanager
+async def asgi_client(livewall: Livewall) -> AsyncIterator[httpx.AsyncClient]:
+    """The web app of `livewall` with its lifespan running, behind an in-process client."""
+    from wall.app import create_app
+
+    app = create_app(livewall)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://wall") as client:
+            yield client
