@@ -166,7 +166,9 @@ def cmd_sources(args: argparse.Namespace, app: Livewall) -> int:
     prepare_store(app, out=sys.stderr)
     with app.store.read() as session:
         states = {s.name: s for s in session.exec(select(Source))}
-    rows = [("SOURCE", "TYPE", "STATE", "LAST SUCCESS", "NEXT ATTEMPT", "POSTS", "LAST ERROR")]
+    rows: list[tuple[str, ...]] = [
+        ("SOURCE", "TYPE", "STATE", "LAST SUCCESS", "NEXT ATTEMPT", "POSTS", "LAST ERROR")
+    ]
     for options in app.settings.sources:
         rows.append(source_row(options, states.get(options.name)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]

@@ -171,8 +171,8 @@ class Pipeline:
         self, session: Session, source: str, external_id: str, report: IngestReport
     ) -> None:
         query = select(Post).where(
-            ((Post.source == source) & (Post.external_id == external_id))
-            | (Post.dedupe_key == external_id)
+            ((col(Post.source) == source) & (col(Post.external_id) == external_id))
+            | (col(Post.dedupe_key) == external_id)
         )
         for post in session.exec(query):
             if post.deleted:
@@ -223,9 +223,9 @@ class Pipeline:
 
 
 def _find(session: Session, post: Post) -> Post | None:
-    same_id = (Post.source == post.source) & (Post.external_id == post.external_id)
+    same_id = (col(Post.source) == post.source) & (col(Post.external_id) == post.external_id)
     if post.dedupe_key:
-        same_id = same_id | (Post.dedupe_key == post.dedupe_key)
+        same_id = same_id | (col(Post.dedupe_key) == post.dedupe_key)
     return session.exec(select(Post).where(same_id).order_by(col(Post.id))).first()
 
 
@@ -234,8 +234,8 @@ def _crosspost(session: Session, post: Post) -> Post | None:
         return None
     since = post.created_at - CROSSPOST_WINDOW
     query = select(Post).where(
-        (Post.fingerprint == post.fingerprint)
-        & (Post.network != post.network)
+        (col(Post.fingerprint) == post.fingerprint)
+        & (col(Post.network) != post.network)
         & (col(Post.created_at) >= since)
     )
     return session.exec(query).first()

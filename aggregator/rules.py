@@ -44,6 +44,10 @@ def read_word_list(path: Path) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class BlockedWords:
     words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    _pattern: re.Pattern[str] | None = field(init=False, default=None, repr=False, compare=False)
+    _origin: dict[str, tuple[str, str]] = field(
+        init=False, default_factory=dict, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         pairs = [(lang, w) for lang, words in self.words.items() for w in words]

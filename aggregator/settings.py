@@ -263,7 +263,7 @@ def settings_from_mapping(raw: Mapping[str, Any], path: Path | str = "<config>")
         raise _config_error(path, exc) from None
     settings = settings.model_copy(update={"sources": sources})
     try:
-        settings._unique_names()
+        Settings._unique_names(settings)  # type: ignore[operator]  # model_copy skips validators
     except ValueError as exc:
         key, _, problem = str(exc).partition(": ")
         raise ConfigError(path, key, problem) from None

@@ -6,6 +6,7 @@ import gettext
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_timedelta
 
@@ -45,5 +46,5 @@ def ago(moment: datetime, language: str, now: datetime | None = None) -> str:
 def long_datetime(moment: datetime, language: str, zone: str) -> str:
     """« 25 novembre 2026, 14 h 05 »."""
     if language == "fr":
-        return format_datetime(moment, "d MMMM y, H 'h' mm", tzinfo=zone, locale="fr_CA")
-    return format_datetime(moment, "MMMM d, y, h:mm a", tzinfo=zone, locale="en_CA")
+        return format_datetime(moment, "d MMMM y, H 'h' mm", tzinfo=ZoneInfo(zone), locale="fr_CA")
+    return format_datetime(moment, "MMMM d, y, h:mm a", tzinfo=ZoneInfo(zone), locale="en_CA")
