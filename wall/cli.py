@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 
@@ -55,10 +56,9 @@ def _serve(args: argparse.Namespace, app: Livewall, run_scheduler: bool) -> int:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         proxy_headers=True,
     )
-    try:
+    # uvicorn re-raises Ctrl+C after its graceful shutdown: for us that is a normal stop.
+    with contextlib.suppress(KeyboardInterrupt):
         uvicorn.Server(config).run()
-    except KeyboardInterrupt:
-        pass  # uvicorn re-raises Ctrl+C after its graceful shutdown: a normal stop
     print("livewall stopped.", flush=True)
     return 0
 
