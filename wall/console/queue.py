@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from aggregator.accounts import Staff
 from aggregator.models import Change, Post
-from aggregator.moderation import NEW_STATUS, ModerationError, Outcome, decide, restore
+from aggregator.moderation import ACTIONS, NEW_STATUS, ModerationError, Outcome, decide, restore
 from aggregator.rules import Rules, normalize_handle
 from aggregator.timeline import by_ids
 from wall.console.common import Console
@@ -32,17 +32,6 @@ from wall.i18n import translations
 from wall.screens import sse
 
 STATUSES = ("pending", "approved", "rejected", "retracted", "all")
-ACTIONS = (
-    "approve",
-    "reject",
-    "retract",
-    "pin",
-    "unpin",
-    "feature",
-    "unfeature",
-    "reveal",
-    "cover",
-)
 PAGE = 200
 UNDO_SECONDS = 10
 # The browser's undo may arrive a moment after its 10 s toast: allow for the round trip.
