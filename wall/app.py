@@ -72,7 +72,11 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
         if request.url.path.startswith(("/api/", "/hooks/")):
             return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
         return templates.response(
-            "error.html", screens.language(request), status=exc.status_code, detail=exc.detail
+            "error.html",
+            screens.language(request),
+            status=exc.status_code,
+            code=exc.status_code,
+            detail=exc.detail,
         )
 
     routes = [
