@@ -86,8 +86,17 @@ def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | No
     except StoreError as exc:
         print(f"livewall: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a file to write or read: say which and why
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"livewall: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if args.verbose:
+            raise
+        print(f"livewall: internal error: {exc!r} (run with -v for the details)", file=sys.stderr)
+        return 70
 
 
 def prepare_store(app: Livewall, out: TextIO = sys.stdout) -> None:

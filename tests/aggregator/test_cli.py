@@ -119,3 +119,10 @@ def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]
     with pytest.raises(SystemExit) as done:
         main([command, "--help"])
     assert done.value.code == 0 and "usage: livewall" in capsys.readouterr().out
+
+
+def test_unwritable_output_is_a_clear_error(config: Path, tmp_path: Path) -> None:
+    target = tmp_path / "missing-folder" / "posts.jsonl"
+    done = livewall(config, "export", "--output", str(target))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"livewall: error: {target}: No such file or directory" in done.stderr
