@@ -5,13 +5,19 @@ Each event carries the store's change sequence as its id. A screen that reconnec
 post's state now: a post that is no longer visible becomes a removal, so no replay can
 show what staff took back. Changes meant for other screens are sent as a bare `seq`
 event, so every screen's last id keeps up and a resume never reads them again.
+
+Streams at the same point share their work: one query and render per (after-seq, screen,
+language) however many screens wait there (see `Batches`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -34,6 +40,8 @@ from wall.security import screen_csp
 from wall.templating import Templates
 
 PING_SECONDS = 15.0
+BATCH_SECONDS = 5.0  # how long a rendered batch may serve a screen that arrives late
+BATCH_ENTRIES = 128
 FIRST_PAGE = 30
 # Networks with an icon in static/icons/; any other shows the generic web icon.
 NETWORK_ICONS = frozenset(
@@ -94,10 +102,85 @@ def qr_code(url: str) -> Markup:
     return Markup(svg.replace("<svg ", '<svg role="img" ', 1))
 
 
+BatchKey = tuple[int, str, str]  # after-seq, screen name, language
+Rendered = tuple[list[str], int]  # the events, and the sequence they bring a screen to
+
+
+@dataclass
+class Batch:
+    task: asyncio.Future[Rendered]
+    made: float = field(default_factory=time.monotonic)
+
+
+class Batches:
+    """The events after a sequence for a screen and language, rendered once for every stream there.
+
+    When a change lands, every open screen wakes at the same sequence: the first starts the
+    query and render and the others await that same task. A finished batch serves a screen
+    that arrives later only while no change past it is known and for `keep_seconds`, so a
+    stream still gets each post's current state, and every change after its sequence exactly
+    once and in order (a batch holds all the changes after its sequence up to its end).
+    """
+
+    def __init__(
+        self,
+        work: Callable[[int, ScreenSettings, str], Rendered],
+        current: Callable[[], int],
+        keep_seconds: float = BATCH_SECONDS,
+        size: int = BATCH_ENTRIES,
+    ) -> None:
+        self.work = work
+        self.current = current
+        self.keep_seconds = keep_seconds
+        self.size = size
+        self.entries: dict[BatchKey, Batch] = {}
+
+    async def after(self, seq: int, screen: ScreenSettings, language: str) -> Rendered:
+        key = (seq, screen.name, language)
+        batch = self.entries.get(key)
+        if batch is None or not self._usable(batch):
+            self._prune()
+            task = asyncio.ensure_future(anyio.to_thread.run_sync(self.work, seq, screen, language))
+            task.add_done_callback(_retrieve)
+            batch = self.entries[key] = Batch(task)
+        try:
+            # Shielded: a screen that goes away must not cancel the work the others await.
+            return await asyncio.shield(batch.task)
+        except Exception:
+            if self.entries.get(key) is batch:
+                del self.entries[key]  # the next screen tries again
+            raise
+
+    def _usable(self, batch: Batch) -> bool:
+        if not batch.task.done():
+            return True  # started after this screen's change was known: as fresh as a new one
+        if batch.task.cancelled() or batch.task.exception() is not None:
+            return False
+        if time.monotonic() - batch.made > self.keep_seconds:
+            return False
+        # A change past the batch may have altered a post it shows: render again.
+        return self.current() <= batch.task.result()[1]
+
+    def _prune(self) -> None:
+        for key, batch in list(self.entries.items()):
+            if batch.task.done() and not self._usable(batch):
+                del self.entries[key]
+        finished = [key for key, batch in self.entries.items() if batch.task.done()]
+        for key in finished[: max(len(self.entries) - self.size + 1, 0)]:
+            del self.entries[key]  # oldest first: dicts keep insertion order
+
+
+def _retrieve(task: asyncio.Future[Rendered]) -> None:
+    """Mark a failure as seen even when every screen waiting for it has gone."""
+    if not task.cancelled():
+        task.exception()
+
+
 class ScreenViews:
     def __init__(self, app: Livewall, templates: Templates) -> None:
         self.app = app
         self.templates = templates
+        self.batches = Batches(self._batch, lambda: app.feed.seq)
 
     def routes(self) -> list[Route]:
         return [
@@ -170,19 +253,24 @@ class ScreenViews:
     async def _stream(self, screen: ScreenSettings, seq: int, language: str) -> AsyncIterator[str]:
         yield f"retry: 3000\nevent: hello\ndata: {self.templates.assets.version}\n\n"
         while True:
-            changes = await anyio.to_thread.run_sync(self.app.feed.since, seq)
-            if changes:
-                for chunk in await anyio.to_thread.run_sync(
-                    self._render, changes, screen, language
-                ):
+            chunks, last = await self.batches.after(seq, screen, language)
+            if last > seq:
+                for chunk in chunks:
                     yield chunk
-                seq = changes[-1].seq or seq
+                seq = last
                 continue
             moved = await self.app.feed.wait_beyond(seq, PING_SECONDS)
             if moved <= seq:
                 # An event, not a comment: it keeps proxies (nginx: 60 s) from closing a quiet
                 # stream, and lets the screen see that a silent stream is still alive.
                 yield "event: ping\ndata: 1\n\n"
+
+    def _batch(self, seq: int, screen: ScreenSettings, language: str) -> Rendered:
+        """The events after `seq` for one screen (blocking: run in a thread)."""
+        changes = self.app.feed.since(seq)
+        if not changes:
+            return [], seq
+        return self._render(changes, screen, language), changes[-1].seq or seq
 
     def _render(self, changes: list[Change], screen: ScreenSettings, language: str) -> list[str]:
         changes = [c for c in changes if c.kind != "queue"]  # the console's, never a screen's

@@ -1,16 +1,20 @@
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import threading
+import time
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from sqlmodel import select
 
 from aggregator.ingest import Pipeline
 from aggregator.livewall import Livewall
-from aggregator.models import Post
+from aggregator.models import Change, Post
 from aggregator.moderation import decide
 from aggregator.rules import Rules
 from tests.builders import candidate, result, source
@@ -109,6 +113,138 @@ def test_last_event_id_resumes_without_gaps_or_repeats(
     events = read_events(f"{live_server.url}/wall/hall/events", 2, {"Last-Event-ID": str(seqs[0])})
     assert [int(e["id"]) for e in events] == seqs[1:]
     assert all(e["event"] == "post" and "<article" in e["data"] for e in events)
+
+
+async def collect(
+    client: httpx.AsyncClient, url: str, ready: anyio.Event, until: int
+) -> list[tuple[int, str, str]]:
+    """(id, event, data) of every event with an id, up to and including sequence `until`."""
+    events: list[tuple[int, str, str]] = []
+    current: dict[str, str] = {}
+    async with client.stream("GET", url) as response:
+        async for line in response.aiter_lines():
+            if line:
+                name, _, value = line.partition(": ")
+                current[name] = f"{current[name]}\n{value}" if name in current else value
+                continue
+            if current.get("event") == "hello":
+                ready.set()
+            elif "id" in current:
+                events.append((int(current["id"]), current["event"], current.get("data", "")))
+                if int(current["id"]) >= until:
+                    return events
+            current = {}
+    return events
+
+
+def post_of(kind: str, data: str) -> int:
+    """The post a `post` or `remove` event is about."""
+    found = re.search(r'id="post-(\d+)"', data) if kind == "post" else None
+    return int(found.group(1) if found else data)
+
+
+async def test_many_streams_at_different_points_each_get_every_change_once_in_order(
+    live_server: LiveServer, livewall: Livewall, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = ingest(livewall, *(f"p{n}" for n in range(10)))
+    publish = livewall.feed.notify
+    early = [decide(livewall.store, i, "approve", "marie", publish=publish).seq for i in ids[:4]]
+    starts = [0, early[0], early[1], early[3]]
+    queries = 0
+    since = livewall.feed.since
+
+    def counted(seq: int, limit: int = 500) -> list[Change]:
+        nonlocal queries
+        queries += 1
+        return since(seq, limit)
+
+    monkeypatch.setattr(livewall.feed, "since", counted)
+
+    def later_changes() -> None:
+        for post_id in ids[4:]:
+            decide(livewall.store, post_id, "approve", "marie", publish=publish)
+        decide(livewall.store, ids[1], "retract", "marie", publish=publish)
+        decide(livewall.store, ids[5], "retract", "marie", publish=publish)
+
+    # The changes to come are known in advance: 6 approvals and 2 retractions.
+    final = early[-1] + 8
+    streams = [(start, lang) for start in starts for lang in ("fr", "en") for _ in range(4)]
+    results: dict[int, list[tuple[int, str, str]]] = {}
+    readies = [anyio.Event() for _ in streams]
+
+    async def one(n: int, start: int, lang: str) -> None:
+        url = f"{live_server.url}/wall/hall/events?after={start}&lang={lang}"
+        results[n] = await collect(client, url, readies[n], final)
+
+    async with httpx.AsyncClient(timeout=10) as client, anyio.create_task_group() as group:
+        for n, (start, lang) in enumerate(streams):
+            group.start_soon(one, n, start, lang)
+        with anyio.fail_after(10):
+            for ready in readies:
+                await ready.wait()
+        queries = 0
+        await anyio.to_thread.run_sync(later_changes)
+
+    every = [c.seq for c in since(0) if c.kind != "queue"]
+    assert every[-1] == final
+    for n, (start, lang) in enumerate(streams):
+        events = results[n]
+        assert [seq for seq, _, _ in events] == [s for s in every if s > start], (start, lang)
+        # Whatever the replay, each post ends in its state now: two retracted, the rest shown.
+        last = {post_of(kind, data): kind for _, kind, data in events}
+        assert last[ids[1]] == last[ids[5]] == "remove"
+        assert {kind for _, kind, _ in events if kind != "remove"} == {"post"}
+    # 32 streams, 8 changes: each screen rendering alone would take 256 queries at least.
+    assert queries < len(streams) * 8 / 4, queries
+
+
+async def test_streams_at_the_same_point_share_one_render(livewall: Livewall) -> None:
+    from wall.screens import Batches
+
+    screen = livewall.settings.screen("hall")
+    assert screen is not None
+    calls: list[tuple[int, str]] = []
+    known = 7
+
+    def work(seq: int, _: Any, language: str) -> tuple[list[str], int]:
+        calls.append((seq, language))
+        time.sleep(0.05)  # long enough for every screen to arrive while it runs
+        return [f"event {seq + 1}"], seq + 1
+
+    batches = Batches(work, lambda: known)
+    results = await asyncio.gather(*(batches.after(6, screen, "fr") for _ in range(20)))
+    assert results == [(["event 7"], 7)] * 20 and calls == [(6, "fr")]
+    await batches.after(6, screen, "fr")  # finished and nothing newer: served again
+    await batches.after(6, screen, "en")
+    assert calls == [(6, "fr"), (6, "en")]
+    known = 8  # a change past the batch: a late screen gets posts rendered as they are now
+    await batches.after(6, screen, "fr")
+    assert calls[-1] == (6, "fr") and len(calls) == 3
+    stale = Batches(work, lambda: known, keep_seconds=0.0)
+    await stale.after(7, screen, "fr")
+    await stale.after(7, screen, "fr")
+    assert calls[-2:] == [(7, "fr"), (7, "fr")]
+
+
+async def test_batches_stay_bounded_and_a_failure_is_retried(livewall: Livewall) -> None:
+    from wall.screens import Batches
+
+    screen = livewall.settings.screen("hall")
+    assert screen is not None
+    fail = [True]
+
+    def work(seq: int, _: Any, language: str) -> tuple[list[str], int]:
+        if fail.pop() if fail else False:
+            raise RuntimeError("store hiccup")
+        return [], seq
+
+    batches = Batches(work, lambda: 0, size=5)
+    with pytest.raises(RuntimeError, match="hiccup"):
+        await batches.after(1, screen, "fr")
+    assert await batches.after(1, screen, "fr") == ([], 1)
+    for seq in range(2, 30):
+        await batches.after(seq, screen, "fr")
+    assert len(batches.entries) <= 5
 
 
 EMBED_SCREENS = [
