@@ -6,13 +6,18 @@ origin (the one exception, the YouTube player, is intercepted and answered local
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import anyio
 import httpx
 import pytest
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 from sqlmodel import select
 
 from aggregator.ingest import Pipeline
@@ -25,6 +30,7 @@ from tests.browser import artifact, browser  # noqa: F401  (fixture)
 from tests.builders import candidate, result, source
 from tests.conftest import LiveServer
 from tests.wall.wall_data import seed_demo
+from wall.assets import STATIC_DIR, Assets
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser]
 
@@ -278,3 +284,85 @@ async def test_live_broadcast_shows_the_player_until_it_ends(
         assert await page.is_hidden(".live-banner") and post_id
     finally:
         server.stop()
+
+
+async def reloaded(page: Any, timeout: float) -> bool:
+    """Whether the page loaded again (the mark set on its window is gone) within `timeout` s."""
+    try:
+        await page.wait_for_function("() => !window.beforeReload", timeout=timeout * 1000)
+    except PlaywrightTimeout:
+        return False
+    return True
+
+
+async def mark(page: Any) -> None:
+    await page.wait_for_selector(".post")
+    await page.evaluate("() => { window.beforeReload = true; }")
+
+
+async def test_screen_reloads_itself_after_a_deploy(
+    browser: Any,  # noqa: F811
+    wall_app: Livewall,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    seed_demo(wall_app, 4)
+    first = LiveServer(wall_app).start()
+    page = await open_screen(browser, f"{first.url}/wall/hall", [])
+    await mark(page)
+    old = await page.get_attribute("#wall", "data-version")
+    await anyio.to_thread.run_sync(first.stop)
+    # The deploy: the same app with one static file changed, so the version it announces differs.
+    static = shutil.copytree(STATIC_DIR, tmp_path / "static")
+    with (static / "wall.css").open("a") as css:
+        css.write("\n/* deployed again */\n")
+    monkeypatch.setattr("wall.app.Assets", lambda: Assets(static))
+    second = LiveServer(wall_app, port=first.port).start()
+    try:
+        assert await reloaded(page, 15)
+        await page.wait_for_selector(".post")
+        assert await page.get_attribute("#wall", "data-version") == Assets(static).version != old
+        assert await page.locator(".post").count() == 4
+        await mark(page)
+        assert not await reloaded(page, 2)  # once on the new version, it stays
+        assert page.errors == []
+    finally:
+        await anyio.to_thread.run_sync(second.stop)
+
+
+async def test_nightly_reload_waits_for_the_server(
+    browser: Any,  # noqa: F811
+    wall_app: Livewall,
+) -> None:
+    seed_demo(wall_app, 4)
+    zone = "America/Toronto"
+    context = await browser.new_context(viewport=FULL_HD, timezone_id=zone)
+    page = await context.new_page()
+
+    def due_in(seconds: float) -> str:
+        """A `?nightly=` time a few seconds from now on the screen's clock."""
+        at = datetime.now(ZoneInfo(zone)) + timedelta(seconds=seconds)
+        return at.strftime("%H:%M:%S")
+
+    server = LiveServer(wall_app).start()
+    try:
+        # The server answers: the screen reloads at the time.
+        await page.goto(f"{server.url}/wall/hall?nightly={due_in(2)}")
+        await mark(page)
+        assert await reloaded(page, 6)
+        await page.wait_for_selector(".post")
+        assert await page.locator(".post").count() == 4
+
+        # The server is down when the time comes: no reload (it would show an error page).
+        await page.goto(f"{server.url}/wall/hall?nightly={due_in(3)}")
+        await mark(page)
+        await anyio.to_thread.run_sync(server.stop)
+        assert not await reloaded(page, 5)
+        assert await page.locator(".post").count() == 4  # still showing its posts
+        server = LiveServer(wall_app, port=server.port).start()
+        # Back: the reload that was due happens once the stream is there again.
+        assert await reloaded(page, 15)
+        await page.wait_for_selector(".post")
+        await page.wait_for_selector(".offline-mark", state="hidden")
+    finally:
+        await anyio.to_thread.run_sync(server.stop)

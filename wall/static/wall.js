@@ -85,9 +85,12 @@
       const count = columnsFor(width);
       const colWidth = (width - gap * (count - 1)) / count;
       const tops = new Array(count).fill(0);
+      const lasts = new Array(count).fill(null);
       for (const card of cards()) {
         if (card.classList.contains("leaving")) continue;
         card.style.width = colWidth + "px";
+        card.style.minHeight = "";
+        card.classList.remove("stretched");
         const h = card.offsetHeight;
         let col = 0;
         for (let i = 1; i < count; i++) if (tops[i] < tops[col]) col = i;
@@ -100,6 +103,15 @@
         card.dataset.placed = "1";
         card.style.transform = `translate(${col * (colWidth + gap)}px, ${tops[col]}px)`;
         tops[col] += h + gap;
+        lasts[col] = card;
+      }
+      // The columns end on one line: the last card of each grows into what is left below it
+      // (no card fits there), its footer at the bottom, instead of leaving a ragged gap.
+      for (let i = 0; i < count; i++) {
+        const room = height - (tops[i] - gap);
+        if (!lasts[i] || room <= 0 || room > height * 0.3) continue;
+        lasts[i].style.minHeight = lasts[i].offsetHeight + room + "px";
+        lasts[i].classList.add("stretched");
       }
       requestAnimationFrame(() => requestAnimationFrame(() => {
         for (const card of posts.querySelectorAll(".no-move")) card.classList.remove("no-move");
@@ -294,9 +306,12 @@
   // Staying alive -------------------------------------------------------------------------
 
   let source = null, retryDelay = RETRY_MIN, retryTimer = 0, lastActivity = Date.now();
+  let reloadDue = false;
 
   // Reload only if the server answers: a reload while it is down would show an error page.
+  // A reload that could not happen stays due, and happens when the stream is back.
   function safeReload() {
+    reloadDue = true;
     fetch(location.href, { cache: "no-store" })
       .then((r) => { if (r.ok) location.reload(); })
       .catch(() => {});
@@ -321,7 +336,7 @@
     on("hello", (e) => {
       offline.hidden = true;
       retryDelay = RETRY_MIN;
-      if (e.data !== wall.dataset.version) safeReload();  // a new deploy
+      if (reloadDue || e.data !== wall.dataset.version) safeReload();  // due, or a new deploy
     });
     on("ping", () => {});
     on("seq", () => {});
@@ -352,10 +367,18 @@
   }, 5000);
   window.addEventListener("online", () => { retryDelay = RETRY_MIN; connect(); });
 
+  // Once a night between 03:00 and 03:45, spread so screens do not all reload at once.
+  // `?nightly=HH:MM[:SS]` sets an exact local time instead (for a screen set apart, and tests).
   function nightlyReload() {
+    const set = /^(\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(new URLSearchParams(location.search).get("nightly") || "");
     const at = new Date();
-    at.setDate(at.getDate() + (at.getHours() >= 3 ? 1 : 0));
-    at.setHours(3, Math.floor(Math.random() * 45), 0, 0);  // spread so screens do not all reload at once
+    if (set) {
+      at.setHours(Number(set[1]), Number(set[2]), Number(set[3] || 0), 0);
+      if (at <= Date.now()) at.setDate(at.getDate() + 1);
+    } else {
+      at.setDate(at.getDate() + (at.getHours() >= 3 ? 1 : 0));
+      at.setHours(3, Math.floor(Math.random() * 45), 0, 0);
+    }
     setTimeout(function again() { safeReload(); setTimeout(again, 600000); }, at - Date.now());
   }
 
