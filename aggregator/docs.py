@@ -84,7 +84,10 @@ def settings_markdown() -> str:
         "| variable | meaning |",
         "|---|---|",
         "| `LIVEWALL_CONFIG` | configuration file when `--config` is not given |",
-        "| `LIVEWALL_SECRET_KEY` | key that signs console sessions (a random one per start if unset) |",
+        "| `LIVEWALL_SECRET_KEY` | key that signs console sessions (a random one per start if unset) "
+        "and, derived from it, media-cache addresses (if unset: a key kept in the media folder) |",
+        "| `LIVEWALL_MEDIA_DIR` | media cache folder (default: `media-cache/` beside the SQLite "
+        "file, else `data/media-cache`) |",
         "| `LIVEWALL_SMTP_USER`, `LIVEWALL_SMTP_PASSWORD` | login to the digest's SMTP server |",
         "",
     ]

@@ -157,7 +157,14 @@ class DigestSettings(Section):
     send_at: time = Field(
         default=time(18, 0), description="Local time (HH:MM) the daily digest is published."
     )
-    recipients: tuple[str, ...] = Field(default=(), description="Email addresses of the digest.")
+    recipients: tuple[str, ...] = Field(
+        default=(), description="Email addresses that get the digest's French edition."
+    )
+    recipients_en: tuple[str, ...] = Field(
+        default=(),
+        description="Email addresses that get the English edition (sent only when [event] "
+        "languages includes en); each edition is sent once a day on its own.",
+    )
     smtp_url: str | None = Field(
         default=None,
         description="smtp://host:port or smtps://host:port; login from LIVEWALL_SMTP_USER and "

@@ -31,7 +31,7 @@ log = logging.getLogger("livewall.web")
 def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
     """The Starlette app for one Livewall; with `run_scheduler` it also collects (all-in-one)."""
     assets = Assets()
-    cache = media.MediaCache(media.default_directory(app.store.url, app.env))
+    cache = media.MediaCache(media.default_directory(app.store.url, app.env), env=app.env)
     templates = Templates(
         assets,
         app.settings.event.timezone,

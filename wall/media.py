@@ -3,23 +3,21 @@ the wall's own origin, so a screen never contacts a third-party host.
 
 A post's image URL becomes `/media/r/{token}.{sig}?s=card`: the token is the remote URL,
 the signature an HMAC of it, so the wall fetches only URLs it rendered itself and is no
-open proxy. The type is read from the bytes by Pillow (never from the Content-Type the
-remote claims); SVG, oversized files and huge dimensions are refused; the result is
-re-encoded (which also drops metadata) and kept on disk under its URL's hash. Refusals are
-remembered too, so a bad image is not fetched again by every screen.
+open proxy (the signing is aggregator/media_urls.py, shared with the digest's emails). The
+type is read from the bytes by Pillow (never from the Content-Type the remote claims); SVG,
+oversized files and huge dimensions are refused; the result is re-encoded (which also drops
+metadata) and kept on disk under its URL's hash. Refusals are remembered too, so a bad
+image is not fetched again by every screen.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
-import hmac
 import io
 import ipaddress
 import mimetypes
 import os
-import secrets
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,10 +32,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from aggregator.media_urls import MediaUrls
+from aggregator.media_urls import default_directory as default_directory
 from collectors.demo import DEMO_MEDIA_SCHEME, media_path
 
 ONE_YEAR = "public, max-age=31536000, immutable"
-MEDIA_DIR_ENV = "LIVEWALL_MEDIA_DIR"
 MAX_BYTES = 8 * 1024 * 1024
 MAX_SIDE = 8000
 MAX_PIXELS = 40_000_000
@@ -57,15 +56,6 @@ class Stored:
     content_type: str
 
 
-def default_directory(store_url: str, env: Mapping[str, str]) -> Path:
-    """The cache folder: LIVEWALL_MEDIA_DIR, else beside the SQLite file, else ./data."""
-    if env.get(MEDIA_DIR_ENV):
-        return Path(env[MEDIA_DIR_ENV])
-    if store_url.startswith("sqlite:///") and not store_url.endswith(":memory:"):
-        return Path(store_url.removeprefix("sqlite:///")).resolve().parent / "media-cache"
-    return Path("data/media-cache")
-
-
 def media_url(url: str | None) -> str | None:
     """The wall-origin URL of a bundled demo image; remote ones need a MediaCache."""
     if url and url.startswith(DEMO_MEDIA_SCHEME):
@@ -80,53 +70,29 @@ class MediaCache:
         *,
         allow_private: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.directory = directory
+        # The key is LIVEWALL_SECRET_KEY's or the folder's, as for the worker's digest emails.
+        self.urls = MediaUrls.in_directory(directory, env or {})
         # Tests serve images from 127.0.0.1; in production a post must not make the wall
         # fetch from the venue's own network.
         self.allow_private = allow_private
         self.transport = transport
-        self._key: bytes | None = None
         self._locks: dict[str, asyncio.Lock] = {}
 
     # Addresses -------------------------------------------------------------------------------
 
-    @property
-    def key(self) -> bytes:
-        """The signing key, kept in the cache folder so URLs stay stable across restarts."""
-        if self._key is None:
-            path = self.directory / ".key"
-            if not path.exists():
-                self.directory.mkdir(parents=True, exist_ok=True)
-                path.write_text(secrets.token_hex(32))
-            self._key = bytes.fromhex(path.read_text().strip())
-        return self._key
-
-    def _sign(self, token: str) -> str:
-        digest = hmac.new(self.key, token.encode(), hashlib.sha256).digest()[:12]
-        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
     def url(self, remote: str | None, size: str = "card") -> str | None:
         """The wall's own URL for a post's image or avatar (None: nothing to show)."""
-        if not remote:
-            return None
-        if remote.startswith(DEMO_MEDIA_SCHEME):
-            return media_url(remote)
-        if urlsplit(remote).scheme not in ("http", "https"):
-            return None
-        token = base64.urlsafe_b64encode(remote.encode()).decode().rstrip("=")
-        suffix = "" if size == "card" else f"?s={size}"
-        return f"/media/r/{token}.{self._sign(token)}{suffix}"
+        return self.urls.path(remote, size)
 
     def remote(self, signed: str) -> str:
         """The remote URL behind a signed token; 404 for anything the wall did not sign."""
-        token, _, signature = signed.partition(".")
-        if not signature or not hmac.compare_digest(signature, self._sign(token)):
+        remote = self.urls.remote(signed)
+        if remote is None:
             raise HTTPException(404, "unknown media address")
-        try:
-            return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        except (ValueError, UnicodeDecodeError):
-            raise HTTPException(404, "unknown media address") from None
+        return remote
 
     # Cache -------------------------------------------------------------------------------------
 

@@ -35,7 +35,11 @@ def add_digest_command(commands: Any, add: Callable[..., argparse.ArgumentParser
     digest.add_argument(
         "--output", type=Path, help="with --dry-run: HTML to FILE, text to FILE with .txt"
     )
-    digest.add_argument("--lang", choices=("fr", "en"), default="fr", help="with --dry-run")
+    digest.add_argument(
+        "--lang",
+        choices=("fr", "en"),
+        help="only this edition: the one --dry-run writes (default fr), or the one to send",
+    )
 
 
 def cmd_digest(args: argparse.Namespace, app: Livewall) -> int:
@@ -45,8 +49,12 @@ def cmd_digest(args: argparse.Namespace, app: Livewall) -> int:
     runs = DigestRuns(app.settings, app.store, app.env)
     day = args.date or runs.today()
     if args.dry_run:
-        return dry_run(runs, day, args.lang, args.output)
-    report = runs.run(day, force=args.force)
+        return dry_run(runs, day, args.lang or "fr", args.output)
+    if args.lang and args.lang not in runs.languages:
+        raise UsageError(
+            f"--lang {args.lang}: the event's languages are {', '.join(runs.languages)}"
+        )
+    report = runs.run(day, force=args.force, languages=[args.lang] if args.lang else None)
     print(f"digest {day}: {report.outcome}: {report.message}")
     return 0 if report.ok else 1
 

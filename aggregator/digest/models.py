@@ -1,4 +1,5 @@
-"""What the store remembers of each day's digest: built when, sent or not, its feed identity."""
+"""What the store remembers of each day's digest: the published day with its feed identity,
+and the sending of each language's edition."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from sqlmodel import Field, SQLModel
 
 from aggregator.models import UTCDateTime
 
-# The states of one day's digest. "sending" is committed before the SMTP conversation starts:
-# a row found in it later means a process died mid-send, and nobody knows what was delivered.
-PUBLISHED, SENDING, SENT, FAILED = "published", "sending", "sent", "failed"
+# The states of one edition's sending. "sending" is committed before the SMTP conversation
+# starts: a row found in it later means a process died mid-send, and nobody knows what was
+# delivered. An edition without a row was never claimed (the day is only published).
+SENDING, SENT, FAILED = "sending", "sent", "failed"
 
 
 def _when(nullable: bool = True) -> datetime | None:
@@ -19,16 +21,27 @@ def _when(nullable: bool = True) -> datetime | None:
 
 
 class Digest(SQLModel, table=True):
+    """A published day: what the archive lists and the Atom feed's entry."""
+
     __tablename__ = "digests"
 
     day: date = Field(primary_key=True)
     # The Atom entry id, made once from the public URL and the day: a rebuild keeps it.
     entry_id: str = Field(max_length=300)
-    state: str = Field(default=PUBLISHED, max_length=20)
     posts: int = 0
     summary: str = ""
     built_at: datetime = _when(nullable=False)  # type: ignore[assignment]
     published_at: datetime = _when(nullable=False)  # type: ignore[assignment]
+
+
+class DigestSend(SQLModel, table=True):
+    """One language's email of one day: each is sent exactly once, independently."""
+
+    __tablename__ = "digest_sends"
+
+    day: date = Field(primary_key=True)  # the published day (digests.day)
+    language: str = Field(primary_key=True, max_length=5)
+    state: str = Field(default=SENDING, max_length=20)
     sending_at: datetime | None = _when()
     sent_at: datetime | None = _when()
     recipients: int = 0

@@ -23,6 +23,7 @@ from aggregator.digest.select import DayContent
 from aggregator.i18n import load_catalogues
 
 LOCALES = {"fr": "fr_CA", "en": "en_CA"}
+DAY_MONTH = {"fr": "d MMMM", "en": "MMMM d"}  # « 25 novembre », "November 25"
 NETWORK_NAMES = {
     "mastodon": "Mastodon", "bluesky": "Bluesky", "youtube": "YouTube", "feed": "Web",
     "instagram": "Instagram", "linkedin": "LinkedIn", "x": "X", "facebook": "Facebook",
@@ -149,7 +150,7 @@ def render(name: str, language: str, **context: Any) -> str:
 
 def subject(content: DayContent, language: str) -> str:
     gettext_ = translations(language).gettext
-    day = format_date(content.day, "d MMMM", locale=LOCALES[language])
+    day = format_date(content.day, DAY_MONTH[language], locale=LOCALES[language])
     return gettext_("%(event)s — the day of %(day)s") % {"event": content.event_name, "day": day}
 
 

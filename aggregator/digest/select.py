@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 
 from aggregator.digest.program import Session, SessionGroup, group_by_session
+from aggregator.media_urls import MediaUrls
 from aggregator.models import Post
 from aggregator.store import Store
 from aggregator.timeline import visible
@@ -27,6 +28,8 @@ ENGAGED_LIMIT = 5
 # A day's most engaged list should not be one prolific account.
 PER_AUTHOR_LIMIT = 2
 VIDEO_KINDS = ("video", "live")
+# Media shown by their still image, as on the wall: a video file is not an image.
+PREVIEWED = ("video", "gifv", "link")
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class DigestPost:
     html: str  # idem
     warning: str | None
     image: Image | None
+    avatar: str | None  # a path on the wall's origin, like Image.path
     posted_at: datetime  # in the event's time zone
     likes: int
     shares: int
@@ -95,30 +99,34 @@ def day_window(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start, end
 
 
-def media_path(url: str | None) -> str | None:
+def media_path(url: str | None, urls: MediaUrls | None = None, size: str = "card") -> str | None:
     """The wall-origin path of an image, or None when the wall cannot serve it itself.
 
-    Mirrors wall/media.py (aggregator may not import wall): a third-party image would tell
-    every network who opened the digest.
+    Remote images go through the wall's media cache, signed like the wall signs them
+    (aggregator/media_urls.py): a third-party address would tell every network who opened
+    the digest. Without `urls` only the bundled demo images have a path.
     """
+    if urls is not None:
+        return urls.path(url, size)
     if url and url.startswith(DEMO_MEDIA_SCHEME):
         return f"/media/demo/{url.removeprefix(DEMO_MEDIA_SCHEME)}"
     return None
 
 
-def _image(post: Post, warned: bool) -> Image | None:
+def _image(post: Post, warned: bool, urls: MediaUrls | None) -> Image | None:
     if warned or post.sensitive:
         return None
     for item in post.media:
-        if item.get("sensitive"):
+        if item.get("sensitive") or item.get("type") == "audio":
             continue
-        path = media_path(item.get("preview_url")) or media_path(item.get("url"))
+        still = item.get("preview_url") if item.get("type") in PREVIEWED else item.get("url")
+        path = media_path(still, urls)
         if path:
             return Image(path, str(item.get("alt") or ""))
     return None
 
 
-def to_digest_post(post: Post, zone: ZoneInfo) -> DigestPost:
+def to_digest_post(post: Post, zone: ZoneInfo, urls: MediaUrls | None = None) -> DigestPost:
     # Staff's "reveal" is for screens in the room; an email cannot be taken back.
     warned = bool(post.content_warning)
     assert post.id is not None
@@ -133,7 +141,8 @@ def to_digest_post(post: Post, zone: ZoneInfo) -> DigestPost:
         text="" if warned else post.text,
         html="" if warned else post.html,
         warning=post.content_warning,
-        image=_image(post, warned),
+        image=_image(post, warned, urls),
+        avatar=media_path(post.author_avatar, urls, "avatar"),
         posted_at=post.created_at.astimezone(zone),
         likes=post.likes,
         shares=post.shares,
@@ -216,9 +225,10 @@ def choose(
     sessions: Sequence[Session] = (),
     languages: tuple[str, ...] = ("fr",),
     program_error: str | None = None,
+    urls: MediaUrls | None = None,
 ) -> DayContent:
     """The day's digest from its visible posts: pure, so every edition shares the same data."""
-    items = with_scores([to_digest_post(p, zone) for p in posts])
+    items = with_scores([to_digest_post(p, zone, urls) for p in posts])
     featured = [p for p in items if p.featured][:FEATURED_LIMIT]
     videos = [p for p in items if p.official and p.kind in VIDEO_KINDS]
     shown = {p.id for p in featured} | {p.id for p in videos}

@@ -55,9 +55,10 @@ def build_message(edition: Edition, envelope: Envelope) -> EmailMessage:
     message["List-Archive"] = f"<{envelope.archive_url}>"
     message["List-Unsubscribe"] = f"<mailto:{envelope.sender}?subject=unsubscribe>"
     message["Auto-Submitted"] = "auto-generated"
-    message["Content-Language"] = "fr-CA" if edition.language == "fr" else "en-CA"
     message.set_content(edition.text)
     message.add_alternative(edition.email_html, subtype="html")
+    # After the parts: set_content() clears every Content-* header set before it.
+    message["Content-Language"] = "fr-CA" if edition.language == "fr" else "en-CA"
     return message
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import email
 import re
 from collections.abc import AsyncIterator
 from datetime import date
+from email import policy
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +18,10 @@ from aggregator.digest.runs import DigestRuns
 from aggregator.livewall import Livewall
 from aggregator.store import Store
 from tests.aggregator.digest.conftest import PROGRAM
-from tests.aggregator.digest.day import DAY, FORBIDDEN, add_post, at, seed_day
+from tests.aggregator.digest.day import DAY, FORBIDDEN, SMTPServer, add_post, at, seed_day
 from tests.conftest import LiveServer, SettingsFactory
+from tests.wall.test_media import image_bytes
+from wall.media import MediaCache
 
 pytestmark = pytest.mark.anyio
 PUBLIC = "https://mur.example.org"
@@ -99,6 +103,79 @@ async def test_a_day_without_digest_is_a_clear_404(client: httpx.AsyncClient) ->
 async def test_a_malformed_date_is_a_400(client: httpx.AsyncClient, bad: str) -> None:
     page = await client.get(f"/digest/{bad}")
     assert page.status_code == 400 and "YYYY-MM-DD" in page.text
+
+
+PHOTO = "https://photos.example.org/assises/scene.jpg"
+AVATAR = "https://cdn.example.org/avatars/marie.png"
+REMOTE = {PHOTO: image_bytes((1600, 900), "JPEG"), AVATAR: image_bytes((400, 400), "PNG")}
+
+
+def remote_images(request: httpx.Request) -> httpx.Response:
+    """The two "remote" images, answered in-process: the test never leaves the machine."""
+    body = REMOTE.get(str(request.url))
+    return httpx.Response(200, content=body) if body else httpx.Response(404)
+
+
+@pytest.mark.parametrize(
+    "worker_env, web_env",
+    [
+        # One host: both processes find the key in the same media folder.
+        ({"LIVEWALL_MEDIA_DIR": "{tmp}/media"}, {"LIVEWALL_MEDIA_DIR": "{tmp}/media"}),
+        # Two hosts: different folders, the key derived from the shared secret.
+        (
+            {"LIVEWALL_MEDIA_DIR": "{tmp}/worker", "LIVEWALL_SECRET_KEY": "s3cret"},
+            {"LIVEWALL_MEDIA_DIR": "{tmp}/web", "LIVEWALL_SECRET_KEY": "s3cret"},
+        ),
+    ],
+    ids=["shared-folder", "shared-secret"],
+)
+async def test_a_remote_image_in_the_email_is_signed_for_the_wall_media_cache(
+    make_settings: SettingsFactory,
+    store: Store,
+    tmp_path: Path,
+    worker_env: dict[str, str],
+    web_env: dict[str, str],
+) -> None:
+    from wall.app import create_app
+
+    worker_env = {k: v.format(tmp=tmp_path) for k, v in worker_env.items()}
+    web_env = {k: v.format(tmp=tmp_path) for k, v in web_env.items()}
+    add_post(
+        store, "photo", at(10), network="bluesky", featured=True, author_avatar=AVATAR,
+        text="La salle est pleine", media=[{"url": PHOTO, "alt": "La salle"}],
+    )  # fmt: skip
+    with SMTPServer() as smtp:
+        settings = make_settings(
+            server={"public_url": PUBLIC},
+            digest={"smtp_url": smtp.url, "recipients": ["membres@example.org"]},
+        )
+        # The worker's side: the scheduled run sends the email.
+        assert DigestRuns(settings, store, worker_env).run(DAY).outcome == "sent"
+        message = email.message_from_bytes(smtp.mailbox.messages[0].data, policy=policy.default)
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    image = re.search(rf'src="{PUBLIC}(/media/r/[^"?]+)" alt="La salle"', html)
+    avatar = re.search(rf'src="{PUBLIC}(/media/r/[^"]+\?s=avatar)"', html)
+    assert image and avatar, html
+    assert "photos.example.org" not in html and "cdn.example.org" not in html
+    # The web process's side: it has the images in its cache (fetched once, as for a screen)
+    # and serves the addresses the worker signed.
+    web_dir = Path(web_env["LIVEWALL_MEDIA_DIR"])
+    warm = MediaCache(web_dir, allow_private=True, transport=httpx.MockTransport(remote_images))
+    await warm.get(PHOTO)
+    await warm.get(AVATAR, "avatar")
+    app = create_app(Livewall(settings, store=store, env=web_env))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            photo = await client.get(image.group(1))
+            assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
+            face = await client.get(avatar.group(1))
+            assert face.status_code == 200 and face.content[:3] == b"\xff\xd8\xff"  # 192 px JPEG
+            forged = image.group(1).rsplit(".", 1)[0] + ".AAAAAAAAAAAAAAAA"
+            assert (await client.get(forged)).status_code == 404
+            # The day's page shows the same images, on the wall's own origin.
+            page = (await client.get("/digest/2026-11-25")).text
+            assert f'src="{image.group(1)}"' in page
 
 
 def parse(body: bytes) -> Any:

@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from aggregator.digest.jobs import scheduled_run
-from aggregator.digest.models import FAILED, SENDING, SENT, Digest
+from aggregator.digest.models import FAILED, SENDING, SENT, DigestSend
 from aggregator.digest.runs import DigestRuns
 from aggregator.settings import Settings
 from aggregator.store import Store
@@ -78,7 +78,7 @@ def test_the_email_arrives_with_its_parts_headers_and_links(
     assert 'class="e-preheader"' in html and "7 publications" in html
     assert f'src="{PUBLIC}/media/demo/stage.jpg"' in html
     assert "Séance par séance" in html and "Hors programme" in html
-    row = runs.record(DAY)
+    row = runs.send_record(DAY, "fr")
     assert row is not None and (row.state, row.recipients, row.attempts) == (SENT, 1, 1)
 
 
@@ -112,7 +112,7 @@ def test_an_interrupted_send_is_reported_and_not_resent_until_forced(
     runs = DigestRuns(settings_for(make_settings, smtp_server.url), store, {})
     runs.run(DAY)
     with store.write() as session:  # as if the process died during the SMTP conversation
-        row = session.get(Digest, DAY)
+        row = session.get(DigestSend, (DAY, "fr"))
         assert row is not None
         row.state = SENDING
         session.add(row)
@@ -138,7 +138,7 @@ def test_an_unreachable_server_is_a_failure_that_may_be_retried(
     closed = f"smtp://127.0.0.1:{free_port()}"
     report = DigestRuns(settings_for(make_settings, closed), store, {}).run(DAY)
     assert report.outcome == "failed" and "cannot open an SMTP session" in report.message
-    row = DigestRuns(settings_for(make_settings, closed), store, {}).record(DAY)
+    row = DigestRuns(settings_for(make_settings, closed), store, {}).send_record(DAY, "fr")
     assert row is not None and row.state == FAILED
     # Nothing was accepted, so the next run sends it without --force.
     assert (
