@@ -1,13 +1,15 @@
 """Staff messages on the screens: timed announcements and the emergency message.
 
-An announcement shows on chosen screens (or all) until it ends or staff clear it. An
-emergency message takes over every screen until staff clear it. Every change goes
+An announcement shows on chosen screens (or all) until it ends or staff clear it, with an
+optional image (checked and re-encoded by the wall, kept in its media cache; the message keeps
+the file's name). An emergency message takes over every screen until staff clear it. Every change goes
 through the change feed (kind "message" or "emergency", the message as payload), so an
 open screen gets it within a second and a reconnecting one catches up.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -21,6 +23,11 @@ from aggregator.store import Store
 MessageKind = Literal["announcement", "emergency"]
 MAX_TEXT = 500
 MAX_MINUTES = 24 * 60
+# An image's name in the media cache: the SHA-256 of its re-encoded bytes, so a name is
+# never reused for other content and screens may cache it forever.
+IMAGE_NAME = re.compile(r"[0-9a-f]{64}\.(?:jpg|png)")
+# Where the wall serves those images, on its own origin.
+IMAGE_PATH = "/media/staff/"
 
 
 class MessageError(Exception):
@@ -48,6 +55,7 @@ class Message(SQLModel, table=True):
     cleared_at: datetime | None = Field(
         default=None, sa_column=sa.Column(UTCDateTime(), nullable=True, index=True)
     )
+    image: str | None = Field(default=None, max_length=80)
 
     def active(self, now: datetime) -> bool:
         return self.cleared_at is None and (self.ends_at is None or self.ends_at > now)
@@ -55,12 +63,17 @@ class Message(SQLModel, table=True):
     def shown_on(self, screen: str) -> bool:
         return self.kind == "emergency" or not self.screens or screen in self.screens
 
+    @property
+    def image_url(self) -> str | None:
+        return IMAGE_PATH + self.image if self.image else None
+
     def payload(self, now: datetime | None = None) -> dict[str, Any]:
         """What a screen receives: enough to show it, and to take it down on time."""
         return {
             "id": self.id,
             "kind": self.kind,
             "text": self.text,
+            "image": self.image_url,
             "screens": list(self.screens),
             "ends_at": self.ends_at.isoformat() if self.ends_at else None,
             "active": self.active(now or utcnow()),
@@ -83,10 +96,13 @@ def send(
     actor: str = "api",
     known_screens: Sequence[str] | None = None,
     publish: Callable[[int], None] | None = None,
+    image: str | None = None,
 ) -> Message:
-    """Put a message on the screens; an announcement needs a duration, an emergency does not."""
-    text = " ".join(text.split())
-    _check(text, kind, screens, minutes, known_screens)
+    """Put a message on the screens; an announcement needs a duration, an emergency does not.
+
+    `image` is the name of an image already stored by the wall (see wall/messages.py).
+    """
+    text = check(text, kind, screens, minutes, known_screens, image)
     now = utcnow()
     message = Message(
         kind=kind,
@@ -95,6 +111,7 @@ def send(
         created_at=now,
         created_by=actor[:100],
         ends_at=now + timedelta(minutes=minutes) if minutes else None,
+        image=image,
     )
     with store.write() as session:
         session.add(message)
@@ -103,6 +120,24 @@ def send(
     if publish is not None:
         publish(seq)
     return message
+
+
+def check(
+    text: str,
+    kind: str = "announcement",
+    screens: Sequence[str] = (),
+    minutes: int | None = None,
+    known_screens: Sequence[str] | None = None,
+    image: str | None = None,
+) -> str:
+    """The message's text with its spaces tidied, or a MessageError saying what is wrong.
+
+    Callers with an image to store check first, so a refused message leaves no file behind.
+    """
+    text = " ".join(text.split())
+    _check(text, kind, screens, minutes, known_screens)
+    _check_image(image, kind)
+    return text
 
 
 def _check(
@@ -125,6 +160,16 @@ def _check(
     unknown = [s for s in screens if known is not None and s not in known]
     if unknown:
         raise MessageError(f"unknown screens {unknown} (known: {list(known or [])})")
+
+
+def _check_image(image: str | None, kind: str) -> None:
+    if image is None:
+        return
+    if kind == "emergency":
+        # The emergency screen is text only: nothing may distract from what to do.
+        raise MessageError("an emergency message has no image")
+    if not IMAGE_NAME.fullmatch(image):
+        raise MessageError(f"image {image!r} is not the name of a stored image")
 
 
 def clear(

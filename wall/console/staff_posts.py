@@ -1,29 +1,52 @@
-"""Staff posts: announcements to chosen screens and the emergency message, behind session and
-CSRF; the logic (and the token-protected JSON API) belongs to the wall part's aggregator/messages.py."""
+"""Staff posts: announcements (text and an optional image) to chosen screens for a chosen time,
+and the emergency message, behind session and CSRF. The logic belongs to the wall part's
+aggregator/messages.py; images are checked and kept by wall/messages.py (the same code as
+the token-protected JSON API)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from babel.numbers import format_decimal
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from aggregator import messages
 from aggregator.accounts import Staff
+from wall.console.auth import refuse
 from wall.console.common import Console
 from wall.console.forms import FORM_ERRORS, done, field, notice, whole
+from wall.i18n import LOCALES
+from wall.messages import (
+    BodyTooLarge,
+    ImageRefused,
+    StaffImages,
+    announce,
+    capped,
+    drain,
+    too_big,
+    upload_of,
+)
+
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class StaffPostViews:
     def __init__(self, console: Console) -> None:
         self.console = console
+        self.images = StaffImages.of(console.app)
 
     def routes(self) -> list[Route]:
         require = self.console.guard.require
         return [
             Route("/console/messages", require(self.messages)),
-            Route("/console/messages", require(self.send_message), methods=["POST"]),
+            Route(
+                "/console/messages",
+                self.limited(require(self.send_message)),
+                methods=["POST"],
+            ),
         ]
 
     # Staff posts: announcements and the emergency message (logic in aggregator/messages.py)
@@ -40,24 +63,58 @@ class StaffPostViews:
             screens=self.console.app.settings.screens,
         )  # fmt: skip
 
+    def limited(self, guarded: Endpoint) -> Endpoint:
+        """The guard and the form behind a body limit (an image is at most 8 MB), so an
+        oversized upload is answered before it fills the disk."""
+
+        async def endpoint(request: Request) -> Response:
+            try:
+                async with capped(request) as limited:
+                    return await guarded(limited)
+            except BodyTooLarge as exc:
+                await drain(request)
+                return await self._refused_upload(request, too_big(exc.size))
+
+        return endpoint
+
+    async def _refused_upload(self, request: Request, error: ImageRefused) -> Response:
+        # Nothing was read, so no CSRF check ran: only the page is shown again, unchanged.
+        staff, _ = await self.console.guard.staff(request)
+        if staff is None:
+            return refuse(request, 401, "log in first (or send an API token)")
+        return await self.messages(request, staff, self._say(request, error), error.status)
+
+    def _say(self, request: Request, error: Exception) -> str:
+        if isinstance(error, ImageRefused):
+            # Sizes in the reader's own way of writing numbers: « 9,2 Mo ».
+            locale = LOCALES.get(self.console.language(request), "fr_CA")
+            values = {
+                name: format_decimal(value, "0.0", locale=locale)
+                if isinstance(value, float)
+                else value
+                for name, value in error.values.items()
+            }
+            return self.console.gettext(request)(error.msgid) % values
+        return str(error.args[0])
+
     async def send_message(self, request: Request, staff: Staff) -> Response:
         form = await request.form()
         try:
             code = await self._message_action(form, staff)
         except FORM_ERRORS as exc:
-            return await self.messages(request, staff, error=str(exc.args[0]), status=400)
+            status = exc.status if isinstance(exc, ImageRefused) else 400
+            return await self.messages(request, staff, self._say(request, exc), status)
         return done("/console/messages", code)
 
     async def _message_action(self, form: Any, staff: Staff) -> str:
         store, publish, run = self.console.store, self.console.app.feed.notify, self.console.run
         op = field(form, "op")
-        known = [s.name for s in self.console.app.settings.screens]
         if op == "announce":
             chosen = [s for s in form.getlist("screens") if isinstance(s, str)]
+            upload = await upload_of(form)
             await run(
-                messages.send, store, field(form, "text"), kind="announcement", screens=chosen,
-                minutes=whole(form, "minutes"), actor=staff.name, known_screens=known,
-                publish=publish,
+                announce, self.console.app, self.images, field(form, "text"), upload,
+                screens=chosen, minutes=whole(form, "minutes"), actor=staff.name,
             )  # fmt: skip
             return "sent"
         if op == "emergency":

@@ -253,6 +253,14 @@
       if (m.kind !== "emergency") {
         element = document.getElementById("announcement-template").content.firstElementChild.cloneNode(true);
         element.querySelector(".announcement-text").textContent = m.text;
+        if (typeof m.image === "string" && m.image.startsWith("/media/staff/")) {
+          const img = element.querySelector(".announcement-image");
+          // An image that cannot load leaves the text on its own (the page drops broken images).
+          img.addEventListener("error", () => element.classList.remove("with-image"));
+          img.src = m.image;
+          img.hidden = false;
+          element.classList.add("with-image");
+        }
         announcements.appendChild(element);
       }
       shown.set(m.id, { message: m, element: element, ends: ends });
