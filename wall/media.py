@@ -103,12 +103,12 @@ class MediaCache:
     async def get(self, remote: str, size: str = "card") -> Stored:
         """The checked image, from disk or fetched once (concurrent screens wait for one fetch)."""
         path = self._path(remote, size)
-        found = await anyio.to_thread.run_sync(_read, path)
+        found = await anyio.to_thread.run_sync(read_stored, path)
         if found is not None:
             return found
         lock = self._locks.setdefault(str(path), asyncio.Lock())
         async with lock:
-            found = await anyio.to_thread.run_sync(_read, path)
+            found = await anyio.to_thread.run_sync(read_stored, path)
             if found is not None:
                 return found
             try:
@@ -117,7 +117,7 @@ class MediaCache:
             except Refused as exc:
                 await anyio.to_thread.run_sync(_write, path.with_suffix(".refused"), str(exc))
                 raise
-            await anyio.to_thread.run_sync(_save, path, image)
+            await anyio.to_thread.run_sync(save_stored, path, image)
         self._locks.pop(str(path), None)
         return image
 
@@ -221,7 +221,7 @@ def _has_alpha(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA") or "transparency" in image.info
 
 
-def _read(path: Path) -> Stored | None:
+def read_stored(path: Path) -> Stored | None:
     try:
         body = path.read_bytes()
     except FileNotFoundError:
@@ -242,7 +242,7 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text)
 
 
-def _save(path: Path, image: Stored) -> None:
+def save_stored(path: Path, image: Stored) -> None:
     # Written aside then renamed: a screen never reads half a file.
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.part")

@@ -169,7 +169,7 @@ class StaffImages:
 
     def keep(self, prepared: Prepared) -> str:
         # The media cache's own writer: written aside then renamed, never half a file.
-        media._save(self.directory / prepared.name, prepared.image)
+        media.save_stored(self.directory / prepared.name, prepared.image)
         return prepared.name
 
     def path(self, name: str) -> Path:
@@ -179,7 +179,7 @@ class StaffImages:
 
     async def serve(self, request: Request) -> Response:
         path = self.path(request.path_params["name"])
-        found = await anyio.to_thread.run_sync(media._read, path)
+        found = await anyio.to_thread.run_sync(media.read_stored, path)
         if found is None:
             raise HTTPException(404, "no such image")
         return Response(

@@ -95,7 +95,8 @@ class StaffPostViews:
                 for name, value in error.values.items()
             }
             return self.console.gettext(request)(error.msgid) % values
-        return str(error.args[0])
+        # Fixed messages have a translation; ones that carry values stay as they are.
+        return self.console.gettext(request)(str(error.args[0]))
 
     async def send_message(self, request: Request, staff: Staff) -> Response:
         form = await request.form()

@@ -41,8 +41,10 @@ async def test_an_announcement_with_its_image_comes_and_goes_on_an_open_wall(
 ) -> None:
     seed_demo(livewall, 14)
     add_staff(livewall, "marie")
-    context = await browser.new_context(viewport={"width": 1920, "height": 1080})
-    wall, console = await context.new_page(), await context.new_page()
+    # Two devices, as in the venue: the screen's fake clock must not reach the moderator's laptop.
+    screen = await browser.new_context(viewport={"width": 1920, "height": 1080})
+    laptop = await browser.new_context(viewport={"width": 1440, "height": 900})
+    wall, console = await screen.new_page(), await laptop.new_page()
     problems: list[str] = []
     wall.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     wall.on(
@@ -79,4 +81,5 @@ async def test_an_announcement_with_its_image_comes_and_goes_on_an_open_wall(
     cleared_after = time.monotonic() - took_down
     assert problems == []
     print(f"shown with its image after {shown_after:.3f} s, cleared after {cleared_after:.3f} s")
-    await context.close()
+    await screen.close()
+    await laptop.close()
