@@ -106,14 +106,19 @@ def _apply(
         setattr(post, name, value)
     session.add(post)
     session.add(ModerationEntry(at=utcnow(), actor=actor, action=action, post_id=post.id))
-    seq = None
-    if was_visible or post.visible:
-        session.flush()
-        seq = store.add_change(session, "post" if post.visible else "remove", post_id=post.id)
-        post.seq = seq
-        session.add(post)
+    seq = _screen_change(store, session, post, was_visible)
     assert post.id is not None
     return Outcome(post.id, action, post.status, seq, previous)
+
+
+def _screen_change(store: Store, session: Session, post: Post, was_visible: bool) -> int | None:
+    """The change screens get when a post appears, changes or leaves; None if they never saw it."""
+    if not (was_visible or post.visible):
+        return None
+    session.flush()
+    post.seq = store.add_change(session, "post" if post.visible else "remove", post_id=post.id)
+    session.add(post)
+    return post.seq
 
 
 def restore(
@@ -133,12 +138,7 @@ def restore(
                 at=utcnow(), actor=actor, action="undo", post_id=post.id, detail=outcome.action
             )
         )
-        seq = None
-        if was_visible or post.visible:
-            session.flush()
-            seq = store.add_change(session, "post" if post.visible else "remove", post_id=post.id)
-            post.seq = seq
-            session.add(post)
+        seq = _screen_change(store, session, post, was_visible)
     if seq is not None and publish is not None:
         publish(seq)
     return Outcome(outcome.post_id, "undo", str(outcome.previous["status"]), seq, {})

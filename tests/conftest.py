@@ -3,6 +3,7 @@ is set), settings built from explicit mappings, and the web app behind an ASGI c
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -105,16 +106,25 @@ def livewall(make_settings: SettingsFactory, store: Store) -> Livewall:
     return Livewall(make_settings(), store=store, env={})
 
 
-@pytest.fixture
-async def web(livewall: Livewall) -> AsyncIterator[httpx.AsyncClient]:
-    """The web app with its lifespan running, behind an in-process ASGI client."""
+@contextlib.asynccontextmanager
+async def asgi_client(
+    livewall: Livewall, run_scheduler: bool = False
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The web app of `livewall` with its lifespan running, behind an in-process client."""
     from wall.app import create_app
 
-    app = create_app(livewall)
+    app = create_app(livewall, run_scheduler=run_scheduler)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield client
+
+
+@pytest.fixture
+async def web(livewall: Livewall) -> AsyncIterator[httpx.AsyncClient]:
+    """The web app with its lifespan running, behind an in-process ASGI client."""
+    async with asgi_client(livewall) as client:
+        yield client
 
 
 class LiveServer:

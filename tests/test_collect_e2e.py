@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-import httpx
 import pytest
 from sqlmodel import select
 
@@ -30,6 +29,7 @@ from tests.collectors.test_bluesky import ENV as BLUESKY_ENV
 from tests.collectors.test_bluesky import FakeBluesky
 from tests.collectors.test_mastodon import FakeMastodon
 from tests.collectors.test_youtube import CHANNEL, LIVE, SHORT, UPCOMING, FakeYouTube
+from tests.conftest import asgi_client
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
@@ -389,15 +389,10 @@ async def test_a_refused_credential_is_shown_and_the_others_are_collected(
 
 async def healthz(config: Path, database_url: str) -> dict[str, Any]:
     """/healthz from the web app of a Livewall built from the same configuration."""
-    from wall.app import create_app
-
     store = Store(database_url)
-    app = create_app(Livewall(load_settings(config), store=store, env=SECRETS))
     try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://wall") as client:
-                response = await client.get("/healthz")
+        async with asgi_client(Livewall(load_settings(config), store=store, env=SECRETS)) as client:
+            response = await client.get("/healthz")
     finally:
         store.dispose()
     assert response.status_code == 200

@@ -19,7 +19,7 @@ from aggregator.livewall import Livewall
 from aggregator.store import Store
 from tests.aggregator.digest.conftest import PROGRAM
 from tests.aggregator.digest.day import DAY, FORBIDDEN, SMTPServer, add_post, at, seed_day
-from tests.conftest import LiveServer, SettingsFactory
+from tests.conftest import LiveServer, SettingsFactory, asgi_client
 from tests.wall.test_media import image_bytes
 from wall.media import MediaCache
 
@@ -38,13 +38,8 @@ def digest_app(make_settings: SettingsFactory, store: Store) -> Livewall:
 
 @pytest.fixture
 async def client(digest_app: Livewall) -> AsyncIterator[httpx.AsyncClient]:
-    from wall.app import create_app
-
-    app = create_app(digest_app)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield c
+    async with asgi_client(digest_app) as c:
+        yield c
 
 
 def publish(app: Livewall, day: date = DAY) -> None:
@@ -136,7 +131,6 @@ async def test_a_remote_image_in_the_email_is_signed_for_the_wall_media_cache(
     worker_env: dict[str, str],
     web_env: dict[str, str],
 ) -> None:
-    from wall.app import create_app
 
     worker_env = {k: v.format(tmp=tmp_path) for k, v in worker_env.items()}
     web_env = {k: v.format(tmp=tmp_path) for k, v in web_env.items()}
@@ -163,19 +157,16 @@ async def test_a_remote_image_in_the_email_is_signed_for_the_wall_media_cache(
     warm = MediaCache(web_dir, allow_private=True, transport=httpx.MockTransport(remote_images))
     await warm.get(PHOTO)
     await warm.get(AVATAR, "avatar")
-    app = create_app(Livewall(settings, store=store, env=web_env))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            photo = await client.get(image.group(1))
-            assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
-            face = await client.get(avatar.group(1))
-            assert face.status_code == 200 and face.content[:3] == b"\xff\xd8\xff"  # 192 px JPEG
-            forged = image.group(1).rsplit(".", 1)[0] + ".AAAAAAAAAAAAAAAA"
-            assert (await client.get(forged)).status_code == 404
-            # The day's page shows the same images, on the wall's own origin.
-            page = (await client.get("/digest/2026-11-25")).text
-            assert f'src="{image.group(1)}"' in page
+    async with asgi_client(Livewall(settings, store=store, env=web_env)) as client:
+        photo = await client.get(image.group(1))
+        assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
+        face = await client.get(avatar.group(1))
+        assert face.status_code == 200 and face.content[:3] == b"\xff\xd8\xff"  # 192 px JPEG
+        forged = image.group(1).rsplit(".", 1)[0] + ".AAAAAAAAAAAAAAAA"
+        assert (await client.get(forged)).status_code == 404
+        # The day's page shows the same images, on the wall's own origin.
+        page = (await client.get("/digest/2026-11-25")).text
+        assert f'src="{image.group(1)}"' in page
 
 
 def parse(body: bytes) -> Any:

@@ -15,7 +15,7 @@ from aggregator.livewall import Livewall
 from aggregator.models import Post
 from aggregator.store import Store
 from collectors.webhook import sign
-from tests.conftest import SettingsFactory
+from tests.conftest import SettingsFactory, asgi_client
 
 pytestmark = pytest.mark.anyio
 SECRET = "s3cret-de-test"
@@ -23,8 +23,6 @@ SECRET = "s3cret-de-test"
 
 @pytest.fixture
 async def hooks(make_settings: SettingsFactory, store: Store) -> AsyncIterator[httpx.AsyncClient]:
-    from wall.app import create_app
-
     settings = make_settings(
         sources=[
             {"name": "relais", "type": "webhook", "secret_env": "HOOK_SECRET"},
@@ -33,11 +31,8 @@ async def hooks(make_settings: SettingsFactory, store: Store) -> AsyncIterator[h
         ],
         moderation={"mode": "post"},
     )
-    web = create_app(Livewall(settings, store=store, env={"HOOK_SECRET": SECRET}))
-    async with web.router.lifespan_context(web):
-        transport = httpx.ASGITransport(app=web)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client
+    async with asgi_client(Livewall(settings, store=store, env={"HOOK_SECRET": SECRET})) as client:
+        yield client
 
 
 def payload(**fields: Any) -> dict[str, Any]:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import httpx
 from sqlmodel import col, select
 
 from aggregator.ingest import Pipeline
@@ -17,6 +14,7 @@ from aggregator.rules import Rules
 from collectors.base import CollectResult, SourceState
 from collectors.demo import _candidate, bundled_posts
 from tests.builders import source
+from tests.conftest import asgi_client  # noqa: F401  (used by the wall tests)
 
 
 def seed_demo(livewall: Livewall, count: int = 14) -> list[int]:
@@ -39,15 +37,3 @@ def seed_demo(livewall: Livewall, count: int = 14) -> list[int]:
     if len(ids) > 2:
         decide(livewall.store, ids[2], "feature", "marie")
     return ids
-
-
-@contextlib.asynccontextmanager
-async def asgi_client(livewall: Livewall) -> AsyncIterator[httpx.AsyncClient]:
-    """The web app of `livewall` with its lifespan running, behind an in-process client."""
-    from wall.app import create_app
-
-    app = create_app(livewall)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://wall") as client:
-            yield client
