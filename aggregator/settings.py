@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from collectors.registry import SOURCE_TYPES
 
@@ -187,16 +187,6 @@ class Settings(Section):
     # Where the file was read from: word lists and relative paths resolve against it.
     config_dir: Path = Field(default=Path("."), exclude=True)
 
-    @model_validator(mode="after")
-    def _unique_names(self) -> Settings:
-        for kind, items in (("sources", self.sources), ("screens", self.screens)):
-            seen: set[str] = set()
-            for index, item in enumerate(items):
-                if item.name in seen:
-                    raise ValueError(f"{kind}[{index}].name: {item.name!r} is used twice")
-                seen.add(item.name)
-        return self
-
     def source(self, name: str) -> Any:
         found = next((s for s in self.sources if s.name == name), None)
         if found is None:
@@ -269,13 +259,19 @@ def settings_from_mapping(raw: Mapping[str, Any], path: Path | str = "<config>")
     except ValidationError as exc:
         raise _config_error(path, exc) from None
     settings = settings.model_copy(update={"sources": sources})
-    try:
-        Settings._unique_names(settings)  # type: ignore[operator]  # model_copy skips validators
-    except ValueError as exc:
-        key, _, problem = str(exc).partition(": ")
-        raise ConfigError(path, key, problem) from None
+    _check_unique_names(path, settings)
     _check_word_lists(path, settings)
     return settings
+
+
+def _check_unique_names(path: Path, settings: Settings) -> None:
+    """Sources and screens are addressed by name (URLs, --source): each name once."""
+    for kind, items in (("sources", settings.sources), ("screens", settings.screens)):
+        seen: set[str] = set()
+        for index, item in enumerate(items):
+            if item.name in seen:
+                raise ConfigError(path, f"{kind}[{index}].name", f"{item.name!r} is used twice")
+            seen.add(item.name)
 
 
 def _check_word_lists(path: Path, settings: Settings) -> None:

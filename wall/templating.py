@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -63,7 +62,3 @@ def initials(name: str) -> str:
 def hue(text: str) -> int:
     """A stable colour for an author without an avatar."""
     return sum(map(ord, text)) * 37 % 360
-
-
-def now_iso() -> str:
-    return datetime.now().astimezone().isoformat()

@@ -66,6 +66,10 @@ def test_minimal_file_gets_documented_defaults(tmp_path: Path) -> None:
             "sources[1].name: 'a' is used twice",
         ),
         (
+            '[[screens]]\nname = "a"\n[[screens]]\nname = "a"',
+            "event.toml: screens[1].name: 'a' is used twice",
+        ),
+        (
             '[[screens]]\nname = "a"\nlayout = "carousel"',
             "screens[0].layout: Input should be 'grid', 'spotlight' or 'ticker'",
         ),
