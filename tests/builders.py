@@ -9,6 +9,11 @@ from collectors.base import Author, Candidate, CollectResult, SourceState
 from collectors.demo import Options as DemoOptions
 
 NOW = datetime(2026, 11, 25, 19, 0, tzinfo=UTC)
+# The fields the foundation issue asks of every exported or API post, at the least.
+REQUIRED_POST_FIELDS = (
+    "id", "source", "external_id", "url", "author", "author_name", "text", "html",
+    "language", "created_at", "status", "pinned", "featured", "deleted",
+)  # fmt: skip
 
 
 def candidate(

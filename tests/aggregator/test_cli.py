@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.builders import REQUIRED_POST_FIELDS
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -72,23 +74,7 @@ def test_export_jsonl_and_csv_hold_every_post_whatever_its_status(
     rows = [json.loads(line) for line in lines]
     assert len(rows) == 40
     assert {"approved", "pending"} <= {r["status"] for r in rows}  # the demo holds a few back
-    for field in (
-        "id",
-        "source",
-        "external_id",
-        "url",
-        "author",
-        "author_name",
-        "text",
-        "html",
-        "language",
-        "created_at",
-        "status",
-        "pinned",
-        "featured",
-        "deleted",
-    ):
-        assert field in rows[0]
+    assert set(REQUIRED_POST_FIELDS) <= set(rows[0])
     out = tmp_path / "posts.csv"
     done = livewall(config, "export", "--format", "csv", "--output", str(out))
     assert done.returncode == 0 and "exported 40 posts" in done.stderr
