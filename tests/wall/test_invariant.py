@@ -22,6 +22,7 @@ from tests.conftest import LiveServer
 
 POSTS = 24
 ACTIONS = ("approve", "approve", "reject", "retract", "pin")
+QUIET = httpx.Timeout(10, read=2)
 
 
 class Screen:
@@ -34,13 +35,18 @@ class Screen:
 
     def follow(self, stop: threading.Event, until: int | None = None) -> None:
         while not stop.is_set() and (until is None or self.last < until):
-            self._session(max_events=random.randint(3, 12), until=until)
+            # A quiet stream only pings every 15 s; like the wall's own watchdog, the screen
+            # hangs up on silence and reconnects from its last event id.
+            with contextlib.suppress(httpx.ReadTimeout):
+                self._session(max_events=random.randint(3, 12), until=until)
 
     def _session(self, max_events: int, until: int | None) -> None:
         headers = {"Last-Event-ID": str(self.last)}
         event: dict[str, str] = {}
         seen = 0
-        with httpx.stream("GET", f"{self.base}/wall/hall/events", headers=headers, timeout=10) as r:
+        with httpx.stream(
+            "GET", f"{self.base}/wall/hall/events", headers=headers, timeout=QUIET
+        ) as r:
             for line in r.iter_lines():
                 if line:
                     name, _, value = line.partition(": ")
