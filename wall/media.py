@@ -15,14 +15,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import ipaddress
 import mimetypes
 import os
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import anyio
 import httpx
@@ -36,11 +33,15 @@ from aggregator.media_urls import MediaUrls
 from aggregator.media_urls import default_directory as default_directory
 from collectors.demo import DEMO_MEDIA_SCHEME, media_path
 
+from .egress import AddressCheck, Blocked, GuardedTransport, is_public
+
 ONE_YEAR = "public, max-age=31536000, immutable"
 MAX_BYTES = 8 * 1024 * 1024
 MAX_SIDE = 8000
 MAX_PIXELS = 40_000_000
 FETCH_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# CDNs and media proxies redirect once or twice; a longer chain is not an image host.
+MAX_REDIRECTS = 3
 ACCEPTED = {"JPEG": "jpeg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
 # Longest side of each rendition: a 1080p card, or an avatar.
 SIZES = {"card": 1280, "avatar": 192}
@@ -68,16 +69,16 @@ class MediaCache:
         self,
         directory: Path,
         *,
-        allow_private: bool = False,
+        addresses: AddressCheck = is_public,
         transport: httpx.AsyncBaseTransport | None = None,
         env: Mapping[str, str] | None = None,
     ) -> None:
         self.directory = directory
         # The key is LIVEWALL_SECRET_KEY's or the folder's, as for the worker's digest emails.
         self.urls = MediaUrls.in_directory(directory, env or {})
-        # Tests serve images from 127.0.0.1; in production a post must not make the wall
-        # fetch from the venue's own network.
-        self.allow_private = allow_private
+        # A post must not make the wall fetch from the venue's own network; tests serve
+        # images from 127.0.0.1 and pass `any_address`.
+        self.addresses = addresses
         self.transport = transport
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -122,40 +123,23 @@ class MediaCache:
         return image
 
     async def _fetch(self, remote: str) -> bytes:
-        await self._check_host(remote)
-        # No redirects: a redirect to a private address would dodge the host check.
-        async with (
-            httpx.AsyncClient(
-                timeout=FETCH_TIMEOUT,
-                follow_redirects=False,
-                transport=self.transport,
-                headers={"User-Agent": "livewall-media/1", "Accept": "image/*"},
-            ) as client,
-            client.stream("GET", remote) as response,
-        ):
-            if response.status_code != 200:
-                raise Refused(f"the remote answered HTTP {response.status_code}")
-            declared = int(response.headers.get("content-length") or 0)
-            if declared > MAX_BYTES:
-                raise Refused(f"too big: {declared} bytes (at most {MAX_BYTES})")
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > MAX_BYTES:
-                    raise Refused(f"too big: more than {MAX_BYTES} bytes")
-            return bytes(body)
-
-    async def _check_host(self, remote: str) -> None:
-        if self.allow_private:
-            return
-        host = urlsplit(remote).hostname or ""
         try:
-            infos = await anyio.to_thread.run_sync(socket.getaddrinfo, host, None)
-        except OSError:
-            raise Refused(f"cannot resolve {host!r}") from None
-        for info in infos:
-            if not ipaddress.ip_address(info[4][0]).is_global:
-                raise Refused(f"{host!r} is a private address")
+            async with (
+                httpx.AsyncClient(
+                    timeout=FETCH_TIMEOUT,
+                    # Every hop's connection is checked by the transport, so redirects are safe.
+                    follow_redirects=True,
+                    max_redirects=MAX_REDIRECTS,
+                    transport=self.transport or GuardedTransport(self.addresses),
+                    headers={"User-Agent": "livewall-media/1", "Accept": "image/*"},
+                ) as client,
+                client.stream("GET", remote) as response,
+            ):
+                return await _read_image(response)
+        except Blocked as exc:
+            raise Refused(str(exc)) from None
+        except httpx.TooManyRedirects:
+            raise Refused(f"more than {MAX_REDIRECTS} redirects") from None
 
     def routes(self) -> list[Route]:
         return [
@@ -187,6 +171,20 @@ class MediaCache:
         return Response(
             image.body, media_type=image.content_type, headers={"Cache-Control": ONE_YEAR}
         )
+
+
+async def _read_image(response: httpx.Response) -> bytes:
+    if response.status_code != 200:
+        raise Refused(f"the remote answered HTTP {response.status_code}")
+    declared = int(response.headers.get("content-length") or 0)
+    if declared > MAX_BYTES:
+        raise Refused(f"too big: {declared} bytes (at most {MAX_BYTES})")
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) > MAX_BYTES:
+            raise Refused(f"too big: more than {MAX_BYTES} bytes")
+    return bytes(body)
 
 
 def convert(raw: bytes, longest: int) -> Stored:

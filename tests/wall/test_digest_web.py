@@ -21,6 +21,7 @@ from tests.aggregator.digest.conftest import PROGRAM
 from tests.aggregator.digest.day import DAY, FORBIDDEN, SMTPServer, add_post, at, seed_day
 from tests.conftest import LiveServer, SettingsFactory, asgi_client
 from tests.wall.test_media import image_bytes
+from wall.egress import any_address
 from wall.media import MediaCache
 
 pytestmark = pytest.mark.anyio
@@ -154,7 +155,7 @@ async def test_a_remote_image_in_the_email_is_signed_for_the_wall_media_cache(
     # The web process's side: it has the images in its cache (fetched once, as for a screen)
     # and serves the addresses the worker signed.
     web_dir = Path(web_env["LIVEWALL_MEDIA_DIR"])
-    warm = MediaCache(web_dir, allow_private=True, transport=httpx.MockTransport(remote_images))
+    warm = MediaCache(web_dir, addresses=any_address, transport=httpx.MockTransport(remote_images))
     await warm.get(PHOTO)
     await warm.get(AVATAR, "avatar")
     async with asgi_client(Livewall(settings, store=store, env=web_env)) as client:

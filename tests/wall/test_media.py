@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
 
@@ -15,7 +13,9 @@ from PIL import Image
 from starlette.applications import Starlette
 
 from aggregator.livewall import Livewall
-from wall.media import MAX_BYTES, MediaCache, default_directory
+from tests.http_servers import Handler, serving
+from wall.egress import Address, any_address
+from wall.media import MAX_BYTES, MAX_REDIRECTS, MediaCache, default_directory
 
 pytestmark = pytest.mark.anyio
 
@@ -38,39 +38,39 @@ FILES: dict[str, tuple[str, bytes]] = {
 }
 
 
-class Images(BaseHTTPRequestHandler):
+REDIRECTS = {
+    "/moved.jpg": "/photo.jpg",  # as a CDN does
+    "/loop.jpg": "/loop.jpg",
+    "/elsewhere.jpg": "http://127.0.0.2:{port}/photo.jpg",  # another host: the venue's network
+}
+
+
+class Images(Handler):
     hits: ClassVar[dict[str, int]] = {}
 
     def do_GET(self) -> None:
         Images.hits[self.path] = Images.hits.get(self.path, 0) + 1
+        if self.path in REDIRECTS:
+            location = REDIRECTS[self.path].format(port=self.server.server_port)
+            self.reply(302, headers={"Location": location})
+            return
         if self.path not in FILES:
             self.send_error(404)
             return
         content_type, body = FILES[self.path]
-        self.send_response(200)
-        self.send_header("Content-Type", content_type)
-        if self.path != "/big.jpg":  # the big one does not say how big it is
-            self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        # The big one does not say how big it is.
+        self.reply(200, body, {"Content-Type": content_type}, say_length=self.path != "/big.jpg")
 
 
 @pytest.fixture(scope="module")
 def remote() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Images)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(Images) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture
 async def client(tmp_path: Path) -> Iterator[tuple[MediaCache, httpx.AsyncClient]]:
-    cache = MediaCache(tmp_path / "media", allow_private=True)
+    cache = MediaCache(tmp_path / "media", addresses=any_address)
     app = Starlette(routes=cache.routes())
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://wall") as http:
@@ -155,6 +155,45 @@ async def test_the_wall_refuses_private_addresses(
     cache = MediaCache(default_directory(livewall.store.url, livewall.env))
     response = await web.get(cache.url("http://127.0.0.1:9/secret.png") or "")
     assert response.status_code == 422 and "private address" in response.text
+
+
+async def test_redirects_are_followed_a_few_hops(
+    client: tuple[MediaCache, httpx.AsyncClient], remote: str
+) -> None:
+    cache, http = client
+    moved = await http.get(cache.url(f"{remote}/moved.jpg") or "")
+    assert moved.status_code == 200 and moved.headers["content-type"] == "image/jpeg"
+    before = Images.hits.get("/loop.jpg", 0)
+    loop = await http.get(cache.url(f"{remote}/loop.jpg") or "")
+    assert loop.status_code == 422 and f"more than {MAX_REDIRECTS} redirects" in loop.text
+    assert Images.hits["/loop.jpg"] - before == MAX_REDIRECTS + 1
+
+
+def only_this_server(address: Address) -> bool:
+    return str(address) == "127.0.0.1"
+
+
+async def test_a_redirect_cannot_lead_to_another_private_address(
+    tmp_path: Path, remote: str
+) -> None:
+    # The server is allowed, as a public host would be; the address it redirects to is not.
+    cache = MediaCache(tmp_path / "media", addresses=only_this_server)
+    app = Starlette(routes=cache.routes())
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://w"
+    ) as http:
+        assert (await http.get(cache.url(f"{remote}/photo.jpg") or "")).status_code == 200
+        away = await http.get(cache.url(f"{remote}/elsewhere.jpg") or "")
+    assert away.status_code == 422 and "'127.0.0.2' is a private address" in away.text
+
+
+async def test_a_host_name_is_checked_by_the_address_it_resolves_to(
+    web: httpx.AsyncClient, livewall: Livewall, remote: str
+) -> None:
+    cache = MediaCache(default_directory(livewall.store.url, livewall.env))
+    port = remote.rsplit(":", 1)[1]
+    response = await web.get(cache.url(f"http://localhost:{port}/photo.jpg") or "")
+    assert response.status_code == 422 and "'localhost' is a private address" in response.text
 
 
 def test_cache_folder_sits_beside_the_sqlite_file(tmp_path: Path) -> None:
