@@ -21,6 +21,7 @@ from wall import api, heartbeat, hooks, media, messages
 from wall.assets import Assets
 from wall.console import routes as console
 from wall.digest import DigestViews
+from wall.prefetch import Prefetch, shown_image
 from wall.screens import NETWORK_ICONS, ScreenViews
 from wall.security import SecurityHeaders
 from wall.templating import Templates, hue, initials
@@ -37,16 +38,19 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
         app.settings.event.timezone,
         {
             "media_url": cache.url,
+            "shown_image": shown_image,
             "initials": initials,
             "hue": hue,
             "network_icons": NETWORK_ICONS,
         },
     )
     screens = ScreenViews(app, templates)
+    prefetch = Prefetch(app, cache)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await app.feed.start()
+        await prefetch.start()
         scheduler: AsyncIOScheduler | None = None
         if run_scheduler:
             scheduler = create_scheduler(app.harvest, app.settings.zone)
@@ -61,6 +65,7 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
                 await streams.stop()
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            await prefetch.stop()
             await app.feed.stop()
             await app.aclose()
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import logging
 import mimetypes
 import os
 from collections.abc import Mapping
@@ -35,6 +36,7 @@ from collectors.demo import DEMO_MEDIA_SCHEME, media_path
 
 from .egress import AddressCheck, Blocked, GuardedTransport, is_public
 
+log = logging.getLogger("livewall.media")
 ONE_YEAR = "public, max-age=31536000, immutable"
 MAX_BYTES = 8 * 1024 * 1024
 MAX_SIDE = 8000
@@ -121,6 +123,16 @@ class MediaCache:
             await anyio.to_thread.run_sync(save_stored, path, image)
         self._locks.pop(str(path), None)
         return image
+
+    async def warm(self, remote: str, size: str) -> None:
+        """Fetch into the cache ahead of any screen; a failure only means a screen tries later."""
+        refused = self._path(remote, size).with_suffix(".refused")
+        if await anyio.to_thread.run_sync(refused.exists):
+            return
+        try:
+            await self.get(remote, size)
+        except (Refused, httpx.HTTPError) as exc:
+            log.info("image not prefetched (%s): %s", exc, remote)
 
     async def _fetch(self, remote: str) -> bytes:
         try:
