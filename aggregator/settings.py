@@ -162,8 +162,8 @@ class DigestSettings(Section):
     )
     recipients_en: tuple[str, ...] = Field(
         default=(),
-        description="Email addresses that get the English edition (sent only when [event] "
-        "languages includes en); each edition is sent once a day on its own.",
+        description="Email addresses that get the English edition (needs en in [event] "
+        "languages); each edition is sent once a day on its own.",
     )
     smtp_url: str | None = Field(
         default=None,
@@ -261,6 +261,7 @@ def settings_from_mapping(raw: Mapping[str, Any], path: Path | str = "<config>")
     settings = settings.model_copy(update={"sources": sources})
     _check_unique_names(path, settings)
     _check_word_lists(path, settings)
+    _check_digest_languages(path, settings)
     return settings
 
 
@@ -280,6 +281,16 @@ def _check_word_lists(path: Path, settings: Settings) -> None:
             raise ConfigError(
                 path, f"moderation.blocked_words.{lang}", f"file {name!r} not found next to it"
             )
+
+
+def _check_digest_languages(path: Path, settings: Settings) -> None:
+    # Addresses nobody would ever write to are a mistake to point out now, not on the evening.
+    if settings.digest.recipients_en and "en" not in settings.event.languages:
+        raise ConfigError(
+            path,
+            "digest.recipients_en",
+            'is set but [event] languages has no "en": no English edition would be sent',
+        )
 
 
 def default_config_path(env: Mapping[str, str] | None = None) -> Path:

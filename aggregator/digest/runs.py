@@ -205,8 +205,6 @@ class DigestRuns:
         editions = {language: self.edition(content, language) for language in self.languages}
         self.publish(content, editions["fr"].preheader)
         page = f"{self.settings.server.public_url}/digest/{day.isoformat()}"
-        if self.settings.digest.recipients_en and "en" not in self.languages:
-            log.warning("digest: [digest] recipients_en is set but [event] languages lacks en")
         mailing = {
             language: recipients
             for language, recipients in self.mailing().items()

@@ -78,6 +78,10 @@ def test_minimal_file_gets_documented_defaults(tmp_path: Path) -> None:
             "moderation.blocked_words.fr: file 'nope.txt' not found",
         ),
         ('[digest]\nsend_at = "dix-huit heures"', "digest.send_at:"),
+        (
+            '[event]\nlanguages = ["fr"]\n[digest]\nrecipients_en = ["a@example.org"]',
+            'digest.recipients_en: is set but [event] languages has no "en"',
+        ),
     ],
 )
 def test_each_kind_of_error_names_file_key_and_problem(
