@@ -115,9 +115,19 @@ class Pipeline:
         self.publish = publish or (lambda seq: None)
 
     def ingest(
-        self, options: SourceOptions, result: CollectResult, next_attempt: datetime | None = None
+        self,
+        options: SourceOptions,
+        result: CollectResult,
+        next_attempt: datetime | None = None,
+        *,
+        keep_state: bool = False,
     ) -> IngestReport:
-        """Store a collector's result and its new state together; publish what became visible."""
+        """Store a collector's result and its new state together; publish what became visible.
+
+        With `keep_state` (a streamed event) the source's cursor, schedule and error are left
+        as they are in the store: only polling moves them, so it still reads everything after
+        its own cursor and catches up whatever a dropped stream missed.
+        """
         report = IngestReport(options.name)
         prepared = [prepare(c, options, self.languages) for c in result.posts]
         with self.store.write() as session:
@@ -125,7 +135,10 @@ class Pipeline:
                 self._add_or_update(session, post, report)
             for external_id in result.deleted:
                 self._delete(session, options.name, external_id, report)
-            self._save_state(session, options, result, next_attempt, report)
+            if keep_state:
+                self._count_streamed(session, options, report)
+            else:
+                self._save_state(session, options, result, next_attempt, report)
         if report.changes:
             self.publish(max(report.changes))
         return report
@@ -192,6 +205,15 @@ class Pipeline:
         post.seq = self.store.add_change(session, kind, post_id=post.id)
         session.add(post)
         report.changes.append(post.seq)
+
+    def _count_streamed(
+        self, session: Session, options: SourceOptions, report: IngestReport
+    ) -> None:
+        # Read inside the writing transaction: a poll committing meanwhile is never undone.
+        source = session.get(Source, options.name) or Source(name=options.name, type=options.type)
+        source.last_success = utcnow()
+        source.posts_collected += report.new
+        session.add(source)
 
     def _save_state(
         self,

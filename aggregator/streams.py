@@ -14,7 +14,6 @@ import random
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 import anyio
@@ -152,28 +151,5 @@ class StreamRunner:
         return SourceState(source.cursor, source.etag, source.last_modified, dict(source.extra))
 
     def store_result(self, options: SourceOptions, result: CollectResult) -> IngestReport:
-        """Store a stream event with the source's stored state, schedule and health unchanged.
-
-        A poll committing between the read and this write would see its cursor set back:
-        harmless, the next poll reads those statuses again and the pipeline keeps them once.
-        """
-        with self.harvest.store.read() as session:
-            source = session.get(Source, options.name)
-        result.state = SourceState()
-        when: datetime | None = None
-        if source is not None:
-            result.state = SourceState(
-                source.cursor, source.etag, source.last_modified, dict(source.extra)
-            )
-            when, result.error = source.next_attempt, _stored_error(source)
-        return self.harvest.pipeline.ingest(options, result, when)
-
-
-def _stored_error(source: Source) -> CollectorError | None:
-    """Polling's last error, carried over so that a live stream does not hide it from staff."""
-    if not source.last_error or not source.last_error_kind:
-        return None
-    try:
-        return CollectorError(ErrorKind(source.last_error_kind), source.last_error)
-    except ValueError:
-        return None
+        """Store a stream event; the source's cursor, schedule and health stay polling's."""
+        return self.harvest.pipeline.ingest(options, result, keep_state=True)

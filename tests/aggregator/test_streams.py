@@ -22,7 +22,7 @@ from aggregator.livewall import Livewall
 from aggregator.models import Post, Source
 from aggregator.store import Store
 from aggregator.streams import Backoff, StreamRunner
-from collectors.base import CollectorError, CollectResult, ErrorKind
+from collectors.base import CollectorError, CollectResult, ErrorKind, SourceState
 from collectors.mastodon import status_to_candidate
 from tests.collectors.collector_fakes import FakeServer, Reply, Request, fixture_json
 from tests.collectors.test_mastodon import FakeMastodon
@@ -293,7 +293,8 @@ async def test_a_stream_event_keeps_pollings_health_and_schedule(
     options = runner.harvest.settings.source("mq")
     candidate = status_to_candidate(mastodon.make(3), "127.0.0.1")
     assert candidate is not None
-    result = CollectResult(posts=[candidate])
+    # Whatever state the event carries, polling's stored one is not replaced (nor set back).
+    result = CollectResult(posts=[candidate], state=SourceState(cursor="0", etag="stale"))
     report = await anyio.to_thread.run_sync(runner.store_result, options, result)
     assert report.new == 1
     after = source(store)
@@ -302,4 +303,9 @@ async def test_a_stream_event_keeps_pollings_health_and_schedule(
         "http_5xx",
         before.last_error,
     )
-    assert (after.cursor, after.next_attempt) == (before.cursor, before.next_attempt)
+    assert (after.cursor, after.etag, after.next_attempt) == (
+        before.cursor,
+        before.etag,
+        before.next_attempt,
+    )
+    assert after.posts_collected == before.posts_collected + 1
