@@ -159,17 +159,7 @@ class Harvest:
     ) -> IngestReport:
         errors = source.consecutive_errors + 1 if result.error else 0
         when = next_attempt(options, utcnow(), errors, result.error, result.wait_at_least)
-        report = self.pipeline.ingest(options, result, when)
-        if result.error is not None:
-            self._count_error(options.name)
-        return report
-
-    def _count_error(self, name: str) -> None:
-        with self.store.write() as session:
-            source = session.get(Source, name)
-            if source is not None:
-                source.consecutive_errors += 1
-                session.add(source)
+        return self.pipeline.ingest(options, result, when)
 
     def _failed(
         self, options: SourceOptions, source: Source, error: CollectorError

@@ -124,7 +124,7 @@ class Pipeline:
     ) -> IngestReport:
         """Store a collector's result and its new state together; publish what became visible.
 
-        With `keep_state` (a streamed event) the source's cursor, schedule and error are left
+        With `keep_state` (an event streamed or pushed to a webhook) the source's cursor, schedule and error are left
         as they are in the store: only polling moves them, so it still reads everything after
         its own cursor and catches up whatever a dropped stream missed.
         """
@@ -136,7 +136,7 @@ class Pipeline:
             for external_id in result.deleted:
                 self._delete(session, options.name, external_id, report)
             if keep_state:
-                self._count_streamed(session, options, report)
+                self._count_arrived(session, options, report)
             else:
                 self._save_state(session, options, result, next_attempt, report)
         if report.changes:
@@ -206,7 +206,7 @@ class Pipeline:
         session.add(post)
         report.changes.append(post.seq)
 
-    def _count_streamed(
+    def _count_arrived(
         self, session: Session, options: SourceOptions, report: IngestReport
     ) -> None:
         # Read inside the writing transaction: a poll committing meanwhile is never undone.
@@ -238,7 +238,8 @@ class Pipeline:
         if result.error is None:
             source.consecutive_errors, source.last_error, source.last_error_kind = 0, None, None
         else:
-            # A half-valid answer: keep what was read, and say what was not.
+            # A half-valid answer: keep what was read, say what was not, and back off.
+            source.consecutive_errors += 1
             source.last_error, source.last_error_kind = result.error.message, result.error.kind
             report.error = str(result.error)
         session.add(source)

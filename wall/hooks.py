@@ -49,7 +49,7 @@ def routes(app: Livewall) -> list[Route]:
         return found
 
     def store(options: WebhookOptions, candidate: Candidate) -> Post:
-        app.pipeline.ingest(options, CollectResult(posts=[candidate]))
+        app.pipeline.ingest(options, CollectResult(posts=[candidate]), keep_state=True)
         with app.store.read() as session:
             query = select(Post).where(
                 Post.source == options.name, Post.external_id == candidate.external_id
