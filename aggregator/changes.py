@@ -67,8 +67,11 @@ class ChangeFeed:
         if self.seq > seq:
             return self.seq
         moved = self._moved
+        # Not asyncio.wait_for: on Python 3.11 it swallows a cancellation that arrives as the
+        # event is set, and the waiting task (a stream, the prefetch) then never stops.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(moved.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await moved.wait()
         return self.seq
 
     async def _poll(self) -> None:

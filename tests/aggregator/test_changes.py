@@ -55,3 +55,18 @@ async def test_wait_times_out_without_change(store: Store) -> None:
         assert await feed.wait_beyond(0, timeout=0.1) == 0
     finally:
         await feed.stop()
+
+
+async def test_a_waiter_cancelled_as_the_sequence_moves_is_still_cancelled(store: Store) -> None:
+    # A stream or the image prefetch stopped at shutdown must stop, whatever arrives meanwhile.
+    feed = ChangeFeed(store, poll_seconds=60)
+    await feed.start()
+    try:
+        waiter = asyncio.create_task(feed.wait_beyond(0, timeout=60))
+        await asyncio.sleep(0.05)
+        feed._advance(3)  # in the same loop turn as the cancellation
+        waiter.cancel()
+        await asyncio.wait({waiter}, timeout=1)
+        assert waiter.cancelled()
+    finally:
+        await feed.stop()
