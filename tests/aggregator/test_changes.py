@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -21,16 +22,20 @@ def write_change(url: str) -> int:
         other.dispose()
 
 
-async def test_waiters_wake_on_notify_in_process(store: Store) -> None:
+@pytest.fixture
+async def feed(store: Store) -> AsyncIterator[ChangeFeed]:
+    """A started feed that only wakes when told (its poll is a minute away)."""
     feed = ChangeFeed(store, poll_seconds=60)
     await feed.start()
-    try:
-        waiter = asyncio.create_task(feed.wait_beyond(0, timeout=5))
-        await asyncio.sleep(0.05)
-        feed.notify(7)
-        assert await waiter == 7
-    finally:
-        await feed.stop()
+    yield feed
+    await feed.stop()
+
+
+async def test_waiters_wake_on_notify_in_process(feed: ChangeFeed) -> None:
+    waiter = asyncio.create_task(feed.wait_beyond(0, timeout=5))
+    await asyncio.sleep(0.05)
+    feed.notify(7)
+    assert await waiter == 7
 
 
 async def test_changes_from_another_process_wake_waiters(store: Store, database_url: str) -> None:
@@ -48,25 +53,17 @@ async def test_changes_from_another_process_wake_waiters(store: Store, database_
         await feed.stop()
 
 
-async def test_wait_times_out_without_change(store: Store) -> None:
-    feed = ChangeFeed(store, poll_seconds=60)
-    await feed.start()
-    try:
-        assert await feed.wait_beyond(0, timeout=0.1) == 0
-    finally:
-        await feed.stop()
+async def test_wait_times_out_without_change(feed: ChangeFeed) -> None:
+    assert await feed.wait_beyond(0, timeout=0.1) == 0
 
 
-async def test_a_waiter_cancelled_as_the_sequence_moves_is_still_cancelled(store: Store) -> None:
+async def test_a_waiter_cancelled_as_the_sequence_moves_is_still_cancelled(
+    feed: ChangeFeed,
+) -> None:
     # A stream or the image prefetch stopped at shutdown must stop, whatever arrives meanwhile.
-    feed = ChangeFeed(store, poll_seconds=60)
-    await feed.start()
-    try:
-        waiter = asyncio.create_task(feed.wait_beyond(0, timeout=60))
-        await asyncio.sleep(0.05)
-        feed._advance(3)  # in the same loop turn as the cancellation
-        waiter.cancel()
-        await asyncio.wait({waiter}, timeout=1)
-        assert waiter.cancelled()
-    finally:
-        await feed.stop()
+    waiter = asyncio.create_task(feed.wait_beyond(0, timeout=60))
+    await asyncio.sleep(0.05)
+    feed._advance(3)  # in the same loop turn as the cancellation
+    waiter.cancel()
+    await asyncio.wait({waiter}, timeout=1)
+    assert waiter.cancelled()
