@@ -185,6 +185,7 @@ class ScreenViews:
     def routes(self) -> list[Route]:
         return [
             Route("/wall/", self.index),
+            Route("/wall/sw.js", self.service_worker),
             Route("/wall/{screen}", self.page),
             Route("/wall/{screen}/events", self.events),
         ]
@@ -202,6 +203,16 @@ class ScreenViews:
 
     def scan_url(self, screen: ScreenSettings) -> str:
         return screen.qr_url or f"{self.app.settings.server.public_url}/wall/{screen.name}"
+
+    async def service_worker(self, request: Request) -> Response:
+        """wall-sw.js, served under /wall/ so that it may control the screens' pages."""
+        script = self.templates.assets.directory / "wall-sw.js"
+        return Response(
+            await anyio.Path(script).read_bytes(),
+            media_type="text/javascript",
+            # Browsers look for a new worker on each visit; no cache lets them see it at once.
+            headers={"Cache-Control": "no-cache"},
+        )
 
     async def index(self, request: Request) -> Response:
         return self.templates.response(

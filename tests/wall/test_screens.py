@@ -43,6 +43,16 @@ async def test_screen_page_shows_approved_posts_only(
     assert "default-src 'self'" in page.headers["content-security-policy"]
 
 
+async def test_the_service_worker_is_served_fresh_under_the_screens_path(
+    web: httpx.AsyncClient,
+) -> None:
+    worker = await web.get("/wall/sw.js")
+    assert worker.status_code == 200 and worker.headers["content-type"].startswith(
+        "text/javascript"
+    )
+    assert worker.headers["cache-control"] == "no-cache" and "networkFirst" in worker.text
+
+
 async def test_unknown_screen_is_a_clear_404(web: httpx.AsyncClient) -> None:
     page = await web.get("/wall/nowhere")
     assert page.status_code == 404 and "nowhere" in page.text

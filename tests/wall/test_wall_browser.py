@@ -199,6 +199,38 @@ async def test_screen_survives_a_server_restart_and_misses_nothing(
     assert same_origin(requests, first.url) == []
 
 
+async def test_a_screen_restarted_during_an_outage_opens_its_last_wall(
+    browser: Any,  # noqa: F811
+    wall_app: Livewall,
+) -> None:
+    ids = seed_demo(wall_app, 4)
+    first = LiveServer(wall_app).start()
+    requests: list[str] = []
+    page = await open_screen(browser, f"{first.url}/wall/hall", requests)
+    await page.wait_for_selector("#wall[data-offline-ready]", timeout=10000)
+    await anyio.to_thread.run_sync(first.stop)
+
+    await page.reload()  # the TV restarts while the server is gone
+    await page.wait_for_selector(f"#post-{ids[-1]}")
+    assert await page.locator(".post").count() == 4
+    await page.wait_for_selector(".offline-mark", state="visible", timeout=10000)
+    broken = await page.evaluate(
+        "[...document.querySelectorAll('.post img')].filter(i => !i.naturalWidth).length"
+    )
+    assert broken == 0  # avatars and pictures came from the cache too
+    missed = ingest_one(wall_app, "outage-1", "Pendant la panne #AssisesUMQ")
+    decide(wall_app.store, missed, "approve", "marie")
+
+    second = LiveServer(wall_app, port=first.port).start()
+    try:
+        await page.wait_for_selector(f"#post-{missed}", timeout=15000)
+        await page.wait_for_selector(".offline-mark", state="hidden", timeout=5000)
+        assert page.errors == []
+    finally:
+        await anyio.to_thread.run_sync(second.stop)
+    assert same_origin(requests, first.url) == []
+
+
 async def test_announcement_and_emergency_reach_the_screen(
     browser: Any,  # noqa: F811
     server: LiveServer,

@@ -431,4 +431,18 @@
   setInterval(heartbeat, 30000);
   nightlyReload();
   connect();
+  // Lets a screen restarted during an outage open its last wall (wall-sw.js); browsers allow
+  // it on https and on localhost only, and a screen works the same without it.
+  if ("serviceWorker" in navigator && window.isSecureContext) {
+    navigator.serviceWorker.addEventListener("message", (event) => {
+      if (event.data && event.data.kept) wall.dataset.offlineReady = "true";
+    });
+    navigator.serviceWorker.register("/wall/sw.js", { scope: "/wall/" })
+      .then(() => navigator.serviceWorker.ready)
+      .then((registration) => {
+        const loaded = performance.getEntriesByType("resource").map((entry) => entry.name);
+        registration.active.postMessage({ keep: [location.href, ...loaded] });
+      })
+      .catch(() => {});
+  }
 })();
