@@ -164,16 +164,26 @@ async def test_approved_post_appears_and_retracted_one_leaves_within_a_second(
     assert same_origin(requests, server.url) == []
 
 
+async def screen_then_outage(
+    browser: Any,  # noqa: F811
+    app: Livewall,
+    ready: str,
+) -> tuple[list[int], LiveServer, Any, list[str]]:
+    """Four posts on an open hall screen, then the server stops once `ready` is on the page."""
+    ids = seed_demo(app, 4)
+    server = LiveServer(app).start()
+    requests: list[str] = []
+    page = await open_screen(browser, f"{server.url}/wall/hall", requests)
+    await page.wait_for_selector(ready.format(last=ids[-1]), timeout=10000)
+    await anyio.to_thread.run_sync(server.stop)
+    return ids, server, page, requests
+
+
 async def test_screen_survives_a_server_restart_and_misses_nothing(
     browser: Any,  # noqa: F811
     wall_app: Livewall,
 ) -> None:
-    ids = seed_demo(wall_app, 4)
-    first = LiveServer(wall_app).start()
-    requests: list[str] = []
-    page = await open_screen(browser, f"{first.url}/wall/hall", requests)
-    await page.wait_for_selector(f"#post-{ids[-1]}")
-    await anyio.to_thread.run_sync(first.stop)
+    ids, first, page, requests = await screen_then_outage(browser, wall_app, "#post-{last}")
 
     await page.wait_for_selector(".offline-mark", state="visible", timeout=10000)
     assert await page.locator(".post").count() == 4  # the content stays while the server is gone
@@ -203,12 +213,9 @@ async def test_a_screen_restarted_during_an_outage_opens_its_last_wall(
     browser: Any,  # noqa: F811
     wall_app: Livewall,
 ) -> None:
-    ids = seed_demo(wall_app, 4)
-    first = LiveServer(wall_app).start()
-    requests: list[str] = []
-    page = await open_screen(browser, f"{first.url}/wall/hall", requests)
-    await page.wait_for_selector("#wall[data-offline-ready]", timeout=10000)
-    await anyio.to_thread.run_sync(first.stop)
+    ids, first, page, requests = await screen_then_outage(
+        browser, wall_app, "#wall[data-offline-ready]"
+    )
 
     await page.reload()  # the TV restarts while the server is gone
     await page.wait_for_selector(f"#post-{ids[-1]}")
