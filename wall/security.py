@@ -7,16 +7,18 @@ from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# No third party anywhere: scripts, styles, images and streams come from our own origin.
+# No third party anywhere: scripts, styles, images and streams come from our own origin. The
+# console frames its own card previews; a screen's policy (below) frames only the player.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "media-src 'self'; connect-src 'self'; font-src 'self'; object-src 'none'; "
-    "base-uri 'none'; form-action 'self'; frame-src https://www.youtube-nocookie.com; "
+    "base-uri 'none'; form-action 'self'; frame-src 'self'; "
     "frame-ancestors 'none'"
 )
 
 
 NONE = "'none'"
+PLAYER = "https://www.youtube-nocookie.com"
 ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 
 
@@ -27,9 +29,8 @@ def screen_csp(embed_origins: Sequence[str] = (), show_stream: bool = True) -> s
     """
     origins = " ".join(o.rstrip("/") for o in embed_origins if ORIGIN.match(o.rstrip("/")))
     policy = CSP.replace("frame-ancestors 'none'", f"frame-ancestors {origins or NONE}")
-    if not show_stream:
-        policy = policy.replace("frame-src https://www.youtube-nocookie.com", "frame-src 'none'")
-    return policy
+    player = PLAYER if show_stream else NONE
+    return policy.replace("frame-src 'self'", f"frame-src {player}")
 
 
 class SecurityHeaders:

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -30,6 +31,7 @@ from aggregator.timeline import by_ids
 from wall.console.common import Console
 from wall.i18n import translations
 from wall.screens import sse
+from wall.security import CSP
 
 STATUSES = ("pending", "approved", "rejected", "retracted", "all")
 PAGE = 200
@@ -131,6 +133,7 @@ class QueueViews:
             Route("/console/api/queue", require(self.listing)),
             Route("/console/api/decide", require(self.decide), methods=["POST"]),
             Route("/console/api/undo", require(self.undo), methods=["POST"]),
+            Route("/console/posts/{post_id:int}/preview", require(self.preview)),
         ]
 
     # Reading
@@ -181,6 +184,32 @@ class QueueViews:
             seq=seq,
             undo_seconds=UNDO_SECONDS,
         )
+
+    async def preview(self, request: Request, staff: Staff) -> Response:
+        """The post's card exactly as a screen draws it (same template, same stylesheet),
+        whatever its status: moderators see what approving it would put in the hallway."""
+        post = await self.console.run(self._post, request.path_params["post_id"])
+        if post is None:
+            raise HTTPException(404, f"no post {request.path_params['post_id']}")
+        screens = self.console.app.settings.screens
+        wanted = request.query_params.get("screen")
+        screen = next((s for s in screens if s.name == wanted), screens[0] if screens else None)
+        response = self.console.templates.response(
+            "console/preview.html",
+            self.console.language(request),
+            post=post,
+            theme=screen.theme if screen else "dark",
+            event=self.console.app.settings.event,
+        )
+        # Framed by the console's own pages only.
+        response.headers["Content-Security-Policy"] = CSP.replace(
+            "frame-ancestors 'none'", "frame-ancestors 'self'"
+        )
+        return response
+
+    def _post(self, post_id: int) -> Post | None:
+        with self.console.store.read() as session:
+            return session.get(Post, post_id)
 
     async def listing(self, request: Request, staff: Staff) -> Response:
         """The queue as JSON, for scripts with an API token."""

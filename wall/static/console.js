@@ -60,6 +60,8 @@
     const old = document.getElementById(card.id);
     if (old) {
       if (old.classList.contains("picked")) { card.classList.add("picked"); card.querySelector(".pick").checked = true; }
+      // An open preview stays open, and reloads: it shows the post as it is now.
+      if (old.querySelector("details.preview[open]")) card.querySelector("details.preview").open = true;
       old.replaceWith(card);
       if (old === current) focus(card);
     } else {
@@ -204,6 +206,7 @@
       p: () => act(toggle(current, "pinned", "pin", "unpin"), targets()),
       f: () => act(toggle(current, "featured", "feature", "unfeature"), targets()),
       x: () => pick(current),
+      v: () => { const preview = current && current.querySelector("details.preview"); if (preview) preview.open = !preview.open; },
       u: () => undo(),
       "/": () => document.getElementById("text-filter").focus(),
     };
@@ -222,6 +225,18 @@
     if (button) act(button.dataset.action, card.classList.contains("picked") ? picked() : [card]);
   });
   toastUndo.addEventListener("click", undo);
+
+  // The card as the screens draw it, framed from the server when first opened (not before:
+  // a queue of 200 posts must not load 200 frames).
+  document.addEventListener("toggle", (event) => {
+    const details = event.target;
+    if (!details.matches || !details.matches("details.preview") || !details.open) return;
+    if (details.querySelector("iframe")) return;
+    const frame = document.createElement("iframe");
+    frame.src = details.dataset.src;
+    frame.title = details.querySelector("summary").textContent.trim();
+    details.appendChild(frame);
+  }, true);
 
   function connect() {
     const source = new EventSource("/console/events?after=" + lastSeq + (filter ? "&" + filter : ""));
