@@ -11,11 +11,19 @@ import tomllib
 from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
+from collectors.base import url_name
 from collectors.registry import SOURCE_TYPES
 
 CONFIG_ENV = "LIVEWALL_CONFIG"
@@ -127,7 +135,10 @@ class ModerationSettings(Section):
 
 
 class ScreenSettings(Section):
-    name: str = Field(description="Unique name; the screen is at /wall/{name}.")
+    name: Annotated[str, AfterValidator(url_name)] = Field(
+        description="Unique name; the screen is at /wall/{name} (lowercase letters, digits, - "
+        "and _)."
+    )
     layout: Literal["grid", "spotlight", "ticker"] = Field(
         default="grid", description="grid, spotlight or ticker."
     )

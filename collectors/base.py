@@ -7,14 +7,15 @@ network's format; it never touches the store. We only model what the product nee
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 PostKind = Literal["post", "article", "video", "live"]
 LiveState = Literal["upcoming", "live", "ended"]
@@ -114,12 +115,28 @@ class CollectResult:
     not_modified: bool = False
 
 
+URL_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+
+
+def url_name(name: str) -> str:
+    """A name that is also part of an address (/wall/{name}, /hooks/{name}): kept plain."""
+    if not URL_NAME.fullmatch(name):
+        raise ValueError(
+            "must be 1 to 63 lowercase letters, digits, '-' or '_', starting with a letter or "
+            "digit (it is part of an address)"
+        )
+    return name
+
+
 class SourceOptions(BaseModel):
     """Keys common to every `[[sources]]` entry; each collector extends it with its own."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(description="Unique name of the source, shown to staff and used in URLs.")
+    name: Annotated[str, AfterValidator(url_name)] = Field(
+        description="Unique name of the source, shown to staff and used in URLs "
+        "(lowercase letters, digits, - and _)."
+    )
     type: str = Field(description="Source type: mastodon, bluesky, feed, youtube, webhook or demo.")
     every: int = Field(
         default=60, ge=5, le=86400, description="Seconds between two collections of this source."

@@ -79,6 +79,14 @@ def test_minimal_file_gets_documented_defaults(tmp_path: Path) -> None:
         ),
         ('[digest]\nsend_at = "dix-huit heures"', "digest.send_at:"),
         (
+            '[[screens]]\nname = "sw.js"',
+            "screens[0].name: must be 1 to 63 lowercase letters, digits, '-' or '_'",
+        ),
+        (
+            '[[sources]]\nname = "Mon flux"\ntype = "demo"',
+            "sources[0].name: must be 1 to 63 lowercase letters",
+        ),
+        (
             '[event]\nlanguages = ["fr"]\n[digest]\nrecipients_en = ["a@example.org"]',
             'digest.recipients_en: is set but [event] languages has no "en"',
         ),
