@@ -129,6 +129,27 @@ async def test_each_layout_renders_readable_without_overflow(
     assert same_origin(requests, server.url) == []
 
 
+async def test_an_older_tv_browser_without_relative_time_format_still_runs(
+    browser: Any,  # noqa: F811
+    server: LiveServer,
+    wall_app: Livewall,
+) -> None:
+    seed_demo(wall_app, 3)
+    page = await browser.new_page(viewport=FULL_HD)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.add_init_script("delete Intl.RelativeTimeFormat")  # as on Chromium < 71
+    await page.goto(f"{server.url}/wall/hall")
+    await page.wait_for_function(
+        "[...document.querySelectorAll('.post time')].some(t => /^il y a \\d+ min$/.test(t.textContent))"
+    )
+    post_id = ingest_one(wall_app, "vieux-tv", "Toujours en vie sur un vieux téléviseur")
+    decide(wall_app.store, post_id, "approve", "marie")
+    await page.wait_for_selector(f"#post-{post_id}", timeout=5000)  # the live script runs
+    assert errors == []
+    await page.close()
+
+
 async def spotlight_rotates(page: Any) -> None:
     first = await page.get_attribute(".post.current", "id")
     assert await page.is_visible(".progress-bar.run")  # the cue of the next rotation

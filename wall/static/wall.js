@@ -404,7 +404,22 @@
 
   // Times ---------------------------------------------------------------------------------
 
-  const relative = new Intl.RelativeTimeFormat(lang, { numeric: "auto", style: "short" });
+  // TV browsers older than Chromium 71 have no Intl.RelativeTimeFormat: a plain fallback
+  // keeps the times moving instead of stopping the whole screen's script.
+  const relative = Intl.RelativeTimeFormat
+    ? new Intl.RelativeTimeFormat(lang, { numeric: "auto", style: "short" })
+    : plainRelative(lang.slice(0, 2) === "fr");
+
+  function plainRelative(french) {
+    const units = { second: "s", minute: "min", hour: "h", day: french ? "j" : "d" };
+    return {
+      format(value, unit) {
+        if (value === 0) return french ? "maintenant" : "now";
+        const amount = Math.abs(value) + " " + units[unit];
+        return french ? "il y a " + amount : amount + " ago";
+      },
+    };
+  }
   const clockFormat = new Intl.DateTimeFormat(lang, { hour: "numeric", minute: "2-digit" });
   const clock = wall.querySelector(".clock");
 
