@@ -160,3 +160,5 @@ class Screen(SQLModel, table=True):
     last_event_id: int | None = None
     viewport: str | None = None
     client: str | None = None
+    # The screen's service worker holds its last page: it can restart during an outage.
+    offline_copy: bool | None = None

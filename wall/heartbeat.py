@@ -1,6 +1,7 @@
 """Screens report in: every screen POSTs a heartbeat, and staff list which ones are online.
 
-    POST /api/screens/heartbeat   {"name", "version", "last_event_id", "viewport", "layout"}
+    POST /api/screens/heartbeat   {"name", "version", "last_event_id", "viewport", "layout",
+                                   "offline_copy"}
     GET  /api/screens             every configured (or reporting) screen, online or not
 
 The heartbeat is public, like the screens that send it, but only for configured screen
@@ -43,8 +44,12 @@ def record(app: Livewall, body: dict[str, Any], client: str | None) -> Screen:
     last = body.get("last_event_id")
     if last is not None and (not isinstance(last, int) or isinstance(last, bool) or last < 0):
         raise MessageError(f"field 'last_event_id' must be a whole number, got {last!r}")
+    offline = body.get("offline_copy")
+    if offline is not None and not isinstance(offline, bool):
+        raise MessageError(f"field 'offline_copy' must be true or false, got {offline!r}")
     with app.store.write() as session:
         screen = session.get(Screen, name) or Screen(name=name)
+        screen.offline_copy = offline
         screen.last_seen = utcnow()
         screen.version = _text(body, "version", 40)
         screen.last_event_id = last
@@ -76,6 +81,7 @@ def _row(app: Livewall, name: str, screen: Screen | None, now: datetime) -> dict
         "last_event_id": screen.last_event_id if screen else None,
         "viewport": screen.viewport if screen else None,
         "client": screen.client if screen else None,
+        "offline_copy": screen.offline_copy if screen else None,
     }
 
 

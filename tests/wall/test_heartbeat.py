@@ -29,13 +29,20 @@ async def api(
 
 
 async def test_heartbeat_is_stored_and_listed(api: httpx.AsyncClient, store: Store) -> None:
-    beat = {"name": "hall", "version": "abc123", "last_event_id": 42, "viewport": "1920x1080"}
+    beat = {
+        "name": "hall",
+        "version": "abc123",
+        "last_event_id": 42,
+        "viewport": "1920x1080",
+        "offline_copy": True,
+    }
     assert (await api.post("/api/screens/heartbeat", json=beat)).status_code == 204
     listed = await api.get("/api/screens", headers=AUTH)
     assert listed.status_code == 200
     rows = {row["name"]: row for row in listed.json()["screens"]}
     assert rows["hall"]["online"] and rows["hall"]["last_event_id"] == 42
     assert rows["hall"]["viewport"] == "1920x1080" and rows["hall"]["version"] == "abc123"
+    assert rows["hall"]["offline_copy"] is True and rows["scene"]["offline_copy"] is None
     assert not rows["scene"]["online"] and rows["scene"]["last_seen"] is None
 
 
@@ -53,6 +60,7 @@ async def test_a_silent_screen_is_offline(api: httpx.AsyncClient, store: Store) 
         ({}, 404, "unknown screen None"),
         ({"name": "hall", "last_event_id": "12"}, 400, "last_event_id"),
         ({"name": "hall", "viewport": 1920}, 400, "viewport"),
+        ({"name": "hall", "offline_copy": "yes"}, 400, "offline_copy"),
     ],
 )
 async def test_bad_heartbeats_are_refused(

@@ -22,7 +22,7 @@ from sqlmodel import select
 
 from aggregator.ingest import Pipeline
 from aggregator.livewall import Livewall
-from aggregator.models import Post
+from aggregator.models import Post, Screen
 from aggregator.moderation import decide
 from aggregator.rules import Rules
 from aggregator.settings import Settings
@@ -185,17 +185,30 @@ async def test_approved_post_appears_and_retracted_one_leaves_within_a_second(
     assert same_origin(requests, server.url) == []
 
 
+def offline_copy(app: Livewall) -> bool:
+    with app.store.read() as session:
+        beat = session.get(Screen, "hall")
+    return beat is not None and beat.offline_copy is True
+
+
 async def screen_then_outage(
     browser: Any,  # noqa: F811
     app: Livewall,
     ready: str,
+    until: Callable[[], bool] = lambda: True,
 ) -> tuple[list[int], LiveServer, Any, list[str]]:
-    """Four posts on an open hall screen, then the server stops once `ready` is on the page."""
+    """Four posts on an open hall screen, then the server stops once `ready` is on the page
+    and `until` holds (checked for up to 5 s)."""
     ids = seed_demo(app, 4)
     server = LiveServer(app).start()
     requests: list[str] = []
     page = await open_screen(browser, f"{server.url}/wall/hall", requests)
     await page.wait_for_selector(ready.format(last=ids[-1]), timeout=10000)
+    for _ in range(50):
+        if until():
+            break
+        await anyio.sleep(0.1)
+    assert until(), "the condition before the outage never held"
     await anyio.to_thread.run_sync(server.stop)
     return ids, server, page, requests
 
@@ -234,8 +247,9 @@ async def test_a_screen_restarted_during_an_outage_opens_its_last_wall(
     browser: Any,  # noqa: F811
     wall_app: Livewall,
 ) -> None:
+    # Before the outage, the screen tells staff (heartbeat) that it holds its offline copy.
     ids, first, page, requests = await screen_then_outage(
-        browser, wall_app, "#wall[data-offline-ready]"
+        browser, wall_app, "#wall[data-offline-ready]", until=lambda: offline_copy(wall_app)
     )
 
     await page.reload()  # the TV restarts while the server is gone

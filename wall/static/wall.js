@@ -397,6 +397,7 @@
       body: JSON.stringify({
         name: screen, version: wall.dataset.version, last_event_id: lastSeq,
         viewport: window.innerWidth + "x" + window.innerHeight, layout: layoutName,
+        offline_copy: wall.dataset.offlineReady === "true",
       }),
       keepalive: true,
     }).catch(() => {});
@@ -450,7 +451,10 @@
   // it on https and on localhost only, and a screen works the same without it.
   if ("serviceWorker" in navigator && window.isSecureContext) {
     navigator.serviceWorker.addEventListener("message", (event) => {
-      if (event.data && event.data.kept) wall.dataset.offlineReady = "true";
+      if (event.data && event.data.kept && !wall.dataset.offlineReady) {
+        wall.dataset.offlineReady = "true";
+        heartbeat();  // staff see at once that this screen can restart during an outage
+      }
     });
     navigator.serviceWorker.register("/wall/sw.js", { scope: "/wall/" })
       .then(() => navigator.serviceWorker.ready)
