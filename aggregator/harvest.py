@@ -28,7 +28,6 @@ from collectors.base import (
     CollectResult,
     ErrorKind,
     SourceOptions,
-    SourceState,
 )
 from collectors.registry import build_collector
 
@@ -132,11 +131,10 @@ class Harvest:
             self._running.discard(name)
 
     async def _run(self, options: SourceOptions) -> IngestReport:
-        source = await anyio.to_thread.run_sync(self._load, options)
-        state = SourceState(source.cursor, source.etag, source.last_modified, dict(source.extra))
+        source = await anyio.to_thread.run_sync(self.load, options)
         try:
             with anyio.fail_after(RUN_TIMEOUT):
-                result = await self.collector(options).collect(state)
+                result = await self.collector(options).collect(source.state())
         except CollectorError as error:
             return await anyio.to_thread.run_sync(self._failed, options, source, error)
         except TimeoutError:
@@ -149,7 +147,8 @@ class Harvest:
             return await anyio.to_thread.run_sync(self._failed, options, source, crash)
         return await anyio.to_thread.run_sync(self._succeeded, options, source, result)
 
-    def _load(self, options: SourceOptions) -> Source:
+    def load(self, options: SourceOptions) -> Source:
+        """The source's stored row, or a fresh one for a source never run."""
         with self.store.read() as session:
             found = session.get(Source, options.name)
         return found or Source(name=options.name, type=options.type)

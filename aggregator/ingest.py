@@ -124,9 +124,9 @@ class Pipeline:
     ) -> IngestReport:
         """Store a collector's result and its new state together; publish what became visible.
 
-        With `keep_state` (an event streamed or pushed to a webhook) the source's cursor, schedule and error are left
-        as they are in the store: only polling moves them, so it still reads everything after
-        its own cursor and catches up whatever a dropped stream missed.
+        With `keep_state` (an event streamed, or pushed to a webhook) the source's cursor,
+        schedule and error are left as they are in the store: only polling moves them, so it
+        still reads everything after its own cursor and catches up what a dropped stream missed.
         """
         report = IngestReport(options.name)
         prepared = [prepare(c, options, self.languages) for c in result.posts]

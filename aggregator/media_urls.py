@@ -23,6 +23,7 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from aggregator.settings import SESSION_KEY_ENV
@@ -34,6 +35,25 @@ KEY_FILE = ".key"
 # session signature, so the secret is not used as the key itself.
 KEY_LABEL = b"livewall media-cache URLs v1"
 SIGNATURE_BYTES = 12
+
+
+# Media shown by their still image, on the wall and in the digest: a video file is no image.
+PREVIEWED = ("video", "gifv", "link")
+
+
+def shown_image(item: Mapping[str, Any]) -> str | None:
+    """The picture a card shows for one of a post's media items (None: none, e.g. audio)."""
+    kind = item.get("type")
+    if kind == "audio":
+        return None
+    return (item.get("preview_url") if kind in PREVIEWED else item.get("url")) or None
+
+
+def demo_path(url: str | None) -> str | None:
+    """The wall-origin path of a bundled demo image (None for anything else)."""
+    if url and url.startswith(DEMO_MEDIA_SCHEME):
+        return f"/media/demo/{url.removeprefix(DEMO_MEDIA_SCHEME)}"
+    return None
 
 
 def default_directory(store_url: str, env: Mapping[str, str]) -> Path:
@@ -111,7 +131,7 @@ class MediaUrls:
         if not remote:
             return None
         if remote.startswith(DEMO_MEDIA_SCHEME):
-            return f"/media/demo/{remote.removeprefix(DEMO_MEDIA_SCHEME)}"
+            return demo_path(remote)
         if urlsplit(remote).scheme not in ("http", "https"):
             return None
         token = _b64(remote.encode())

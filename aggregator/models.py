@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from collectors.base import SourceState
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes on every backend (SQLite keeps no time zone)."""
@@ -111,6 +113,10 @@ class Source(SQLModel, table=True):
     next_attempt: datetime | None = _when()
     paused: bool = False
     posts_collected: int = 0
+
+    def state(self) -> SourceState:
+        """What its collector resumes from: polling and streaming alike."""
+        return SourceState(self.cursor, self.etag, self.last_modified, dict(self.extra))
 
 
 class Change(SQLModel, table=True):

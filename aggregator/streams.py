@@ -20,7 +20,6 @@ import anyio
 
 from aggregator.harvest import AUTH_PAUSE, Harvest
 from aggregator.ingest import IngestReport
-from aggregator.models import Source
 from collectors.base import CollectorError, CollectResult, ErrorKind, SourceOptions, SourceState
 
 log = logging.getLogger("livewall.streams")
@@ -127,8 +126,8 @@ class StreamRunner:
             log.info("stream %s", report.line())
 
         try:
-            state = await anyio.to_thread.run_sync(self._stored_state, options.name)
-            await collector.stream(state, on_result, stop)
+            source = await anyio.to_thread.run_sync(self.harvest.load, options)
+            await collector.stream(source.state(), on_result, stop)
         except CollectorError as error:
             log.warning("stream of %s failed: %s", options.name, error)
             return error
@@ -142,13 +141,6 @@ class StreamRunner:
             return  # polling on its schedule reports it; a hot poll would not help
         report = await self.harvest.run_source(options.name)
         log.info("catch-up after the stream of %s: %s", options.name, report.line())
-
-    def _stored_state(self, name: str) -> SourceState:
-        with self.harvest.store.read() as session:
-            source = session.get(Source, name)
-        if source is None:
-            return SourceState()
-        return SourceState(source.cursor, source.etag, source.last_modified, dict(source.extra))
 
     def store_result(self, options: SourceOptions, result: CollectResult) -> IngestReport:
         """Store a stream event; the source's cursor, schedule and health stay polling's."""

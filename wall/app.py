@@ -15,13 +15,14 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from aggregator.livewall import Livewall
+from aggregator.media_urls import shown_image
 from aggregator.scheduler import create_scheduler
 from aggregator.streams import StreamRunner
 from wall import api, heartbeat, hooks, media, messages
 from wall.assets import Assets
 from wall.console import routes as console
 from wall.digest import DigestViews
-from wall.prefetch import Prefetch, shown_image
+from wall.prefetch import Prefetch
 from wall.screens import NETWORK_ICONS, ScreenViews
 from wall.security import SecurityHeaders
 from wall.templating import Templates, hue, initials

@@ -32,7 +32,7 @@ from starlette.routing import Route
 
 from aggregator.media_urls import MediaUrls
 from aggregator.media_urls import default_directory as default_directory
-from collectors.demo import DEMO_MEDIA_SCHEME, media_path
+from collectors.demo import media_path
 
 from .egress import AddressCheck, Blocked, GuardedTransport, is_public
 
@@ -57,13 +57,6 @@ class Refused(Exception):
 class Stored:
     body: bytes
     content_type: str
-
-
-def media_url(url: str | None) -> str | None:
-    """The wall-origin URL of a bundled demo image; remote ones need a MediaCache."""
-    if url and url.startswith(DEMO_MEDIA_SCHEME):
-        return f"/media/demo/{url.removeprefix(DEMO_MEDIA_SCHEME)}"
-    return None
 
 
 class MediaCache:
@@ -126,8 +119,9 @@ class MediaCache:
 
     async def warm(self, remote: str, size: str) -> None:
         """Fetch into the cache ahead of any screen; a failure only means a screen tries later."""
-        refused = self._path(remote, size).with_suffix(".refused")
-        if await anyio.to_thread.run_sync(refused.exists):
+        path = self._path(remote, size)
+        # Already kept, or already refused: nothing to fetch, and no need to read it back.
+        if await anyio.to_thread.run_sync(_known, path):
             return
         try:
             await self.get(remote, size)
@@ -229,6 +223,10 @@ def _encode(image: Image.Image) -> Stored:
 
 def _has_alpha(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA") or "transparency" in image.info
+
+
+def _known(path: Path) -> bool:
+    return path.exists() or path.with_suffix(".refused").exists()
 
 
 def read_stored(path: Path) -> Stored | None:

@@ -12,11 +12,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 import anyio
 
 from aggregator.livewall import Livewall
+from aggregator.media_urls import shown_image
 from aggregator.models import Post
 from aggregator.timeline import by_ids
 
@@ -25,16 +25,6 @@ from .media import MediaCache
 log = logging.getLogger("livewall.media")
 PARALLEL = 4
 IDLE_SECONDS = 60.0
-
-
-def shown_image(item: dict[str, Any]) -> str | None:
-    """The picture a card shows for one media item: a video's or a link's is its preview."""
-    kind = item.get("type")
-    if kind == "audio":
-        return None
-    if kind in ("video", "gifv", "link"):
-        return item.get("preview_url") or None
-    return item.get("url") or None
 
 
 def images_of(post: Post) -> list[tuple[str, str]]:

@@ -17,19 +17,16 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 
 from aggregator.digest.program import Session, SessionGroup, group_by_session
-from aggregator.media_urls import MediaUrls
+from aggregator.media_urls import MediaUrls, demo_path, shown_image
 from aggregator.models import Post
 from aggregator.store import Store
 from aggregator.timeline import visible
-from collectors.demo import DEMO_MEDIA_SCHEME
 
 FEATURED_LIMIT = 6
 ENGAGED_LIMIT = 5
 # A day's most engaged list should not be one prolific account.
 PER_AUTHOR_LIMIT = 2
 VIDEO_KINDS = ("video", "live")
-# Media shown by their still image, as on the wall: a video file is not an image.
-PREVIEWED = ("video", "gifv", "link")
 
 
 @dataclass(frozen=True)
@@ -106,21 +103,16 @@ def media_path(url: str | None, urls: MediaUrls | None = None, size: str = "card
     (aggregator/media_urls.py): a third-party address would tell every network who opened
     the digest. Without `urls` only the bundled demo images have a path.
     """
-    if urls is not None:
-        return urls.path(url, size)
-    if url and url.startswith(DEMO_MEDIA_SCHEME):
-        return f"/media/demo/{url.removeprefix(DEMO_MEDIA_SCHEME)}"
-    return None
+    return urls.path(url, size) if urls is not None else demo_path(url)
 
 
 def _image(post: Post, warned: bool, urls: MediaUrls | None) -> Image | None:
     if warned or post.sensitive:
         return None
     for item in post.media:
-        if item.get("sensitive") or item.get("type") == "audio":
+        if item.get("sensitive"):
             continue
-        still = item.get("preview_url") if item.get("type") in PREVIEWED else item.get("url")
-        path = media_path(still, urls)
+        path = media_path(shown_image(item), urls)
         if path:
             return Image(path, str(item.get("alt") or ""))
     return None

@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 
 from aggregator.ingest import Pipeline
 from aggregator.livewall import Livewall
+from aggregator.media_urls import shown_image
 from aggregator.models import Post
 from aggregator.rules import Rules
 from collectors.base import Author, Candidate, Media
@@ -22,7 +23,7 @@ from tests.http_servers import Handler, serving
 from tests.wall.test_media import image_bytes
 from wall.egress import any_address
 from wall.media import MediaCache
-from wall.prefetch import Prefetch, shown_image
+from wall.prefetch import Prefetch
 
 pytestmark = pytest.mark.anyio
 PICTURE = image_bytes((800, 600), "JPEG")
