@@ -191,15 +191,15 @@ class QueueViews:
         post = await self.console.run(self._post, request.path_params["post_id"])
         if post is None:
             raise HTTPException(404, f"no post {request.path_params['post_id']}")
-        screens = self.console.app.settings.screens
-        wanted = request.query_params.get("screen")
-        screen = next((s for s in screens if s.name == wanted), screens[0] if screens else None)
+        settings = self.console.app.settings
+        # In the first screen's theme: the one staff set up first, usually the main hall.
+        screen = settings.screens[0] if settings.screens else None
         response = self.console.templates.response(
             "console/preview.html",
             self.console.language(request),
             post=post,
             theme=screen.theme if screen else "dark",
-            event=self.console.app.settings.event,
+            event=settings.event,
         )
         # Framed by the console's own pages only.
         response.headers["Content-Security-Policy"] = CSP.replace(
