@@ -30,6 +30,16 @@ EDITABLE = (
 )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class PostOutcome:
+    """What became of one candidate: `post_id` is the stored post it is now part of."""
+
+    external_id: str
+    outcome: str  # new, updated, unchanged, joined (a cross-post of post_id), removed
+    post_id: int | None
+    status: str
+
+
 @dataclass
 class IngestReport:
     source: str
@@ -41,6 +51,10 @@ class IngestReport:
     rejected: int = 0
     error: str | None = None
     changes: list[int] = field(default_factory=list)
+    posts: list[PostOutcome] = field(default_factory=list)
+
+    def outcome(self, external_id: str) -> PostOutcome | None:
+        return next((p for p in self.posts if p.external_id == external_id), None)
 
     def line(self) -> str:
         """One readable line for the command line and logs."""
@@ -146,11 +160,14 @@ class Pipeline:
     def _add_or_update(self, session: Session, post: Post, report: IngestReport) -> None:
         existing = _find(session, post)
         if existing is not None:
-            self._update(session, existing, post, report)
-        elif _crosspost(session, post) is not None:
+            outcome = self._update(session, existing, post, report)
+            _record(report, post, outcome, existing)
+        elif (joined := _crosspost(session, post)) is not None:
             report.duplicates += 1
+            _record(report, post, "joined", joined)
         else:
             self._insert(session, post, report)
+            _record(report, post, "new", post)
 
     def _insert(self, session: Session, post: Post, report: IngestReport) -> None:
         decision = self.rules.judge(session, post)
@@ -167,18 +184,19 @@ class Pipeline:
         else:  # not for screens (they skip "queue"): the console's queue shows it live
             report.changes.append(self.store.add_change(session, "queue", post_id=post.id))
 
-    def _update(self, session: Session, stored: Post, fresh: Post, report: IngestReport) -> None:
+    def _update(self, session: Session, stored: Post, fresh: Post, report: IngestReport) -> str:
         if stored.deleted or stored.status == "rejected":
-            return  # a tombstone: what was removed stays removed
+            return "removed"  # a tombstone: what was removed stays removed
         changed = [name for name in EDITABLE if getattr(stored, name) != getattr(fresh, name)]
         if not changed:
-            return
+            return "unchanged"
         for name in changed:
             setattr(stored, name, getattr(fresh, name))
         session.add(stored)
         report.updated += 1
         if stored.visible:
             self._changed(session, stored, report)
+        return "updated"
 
     def _delete(
         self, session: Session, source: str, external_id: str, report: IngestReport
@@ -262,6 +280,10 @@ def _crosspost(session: Session, post: Post) -> Post | None:
         & (col(Post.created_at) >= since)
     )
     return session.exec(query).first()
+
+
+def _record(report: IngestReport, candidate: Post, outcome: str, stored: Post) -> None:
+    report.posts.append(PostOutcome(candidate.external_id, outcome, stored.id, stored.status))
 
 
 def _log(post: Post, action: str, detail: str | None) -> ModerationEntry:

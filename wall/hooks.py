@@ -5,13 +5,12 @@ from __future__ import annotations
 import time
 
 import anyio
-from sqlmodel import select
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from aggregator.ingest import PostOutcome
 from aggregator.livewall import Livewall
-from aggregator.models import Post
 from collectors.base import Candidate, CollectResult
 from collectors.webhook import (
     MAX_BODY,
@@ -48,13 +47,11 @@ def routes(app: Livewall) -> list[Route]:
             raise WebhookError(404, f"no webhook source named {name!r}")
         return found
 
-    def store(options: WebhookOptions, candidate: Candidate) -> Post:
-        app.pipeline.ingest(options, CollectResult(posts=[candidate]), keep_state=True)
-        with app.store.read() as session:
-            query = select(Post).where(
-                Post.source == options.name, Post.external_id == candidate.external_id
-            )
-            return session.exec(query).one()
+    def store(options: WebhookOptions, candidate: Candidate) -> PostOutcome:
+        report = app.pipeline.ingest(options, CollectResult(posts=[candidate]), keep_state=True)
+        outcome = report.outcome(candidate.external_id[:500])
+        assert outcome is not None  # the pipeline records every candidate it was given
+        return outcome
 
     async def receive(request: Request) -> JSONResponse:
         try:
@@ -73,7 +70,9 @@ def routes(app: Livewall) -> list[Route]:
             return _error(exc.status, exc.reason)
         except ClientDisconnect:
             return _error(400, "the request body was not received completely")
-        post = await anyio.to_thread.run_sync(store, options, candidate)
-        return JSONResponse({"id": post.id, "status": post.status}, status_code=202)
+        stored = await anyio.to_thread.run_sync(store, options, candidate)
+        body = {"id": stored.post_id, "status": stored.status, "outcome": stored.outcome}
+        # A cross-post joins the post already stored from another network: nothing new to accept.
+        return JSONResponse(body, status_code=200 if stored.outcome == "joined" else 202)
 
     return [Route("/hooks/{source}", receive, methods=["POST"])]

@@ -65,10 +65,11 @@ async def test_signed_post_is_stored_then_202(hooks: httpx.AsyncClient, store: S
     assert response.status_code == 202
     with store.read() as session:
         stored = session.exec(select(Post)).one()
-    assert response.json() == {"id": stored.id, "status": "approved"}
+    assert response.json() == {"id": stored.id, "status": "approved", "outcome": "new"}
     assert (stored.source, stored.external_id, stored.network) == ("relais", "li-42", "linkedin")
     again = await post(hooks, json.dumps(payload()).encode())
     assert again.json()["id"] == stored.id  # a redelivery is the same post
+    assert again.json()["outcome"] == "unchanged"
 
 
 @pytest.mark.parametrize(
