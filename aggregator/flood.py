@@ -14,8 +14,9 @@ from difflib import SequenceMatcher
 
 from sqlmodel import Session, col, select
 
+from aggregator.folding import fold
 from aggregator.models import Post, utcnow
-from aggregator.rules import fold, normalize_handle
+from aggregator.rules import normalize_handle
 
 # Short cheers ("Bravo à tous !") from many real people are not a flood.
 MIN_LENGTH = 25

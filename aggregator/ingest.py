@@ -14,20 +14,17 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from aggregator import edits, folding
+from aggregator.folding import fold
 from aggregator.language import detect_language
 from aggregator.models import ModerationEntry, Post, Source, utcnow
-from aggregator.rules import PostRules, fold
+from aggregator.rules import PostRules
 from aggregator.sanitize import clean_html, plain_text, safe_url, text_to_html
 from aggregator.store import Store
 from collectors.base import Candidate, CollectResult, SourceOptions
 
 # Same author, same text, on another network within this window: one post.
 CROSSPOST_WINDOW = timedelta(hours=6)
-# Fields an edit may change; any difference makes the stored post an update.
-EDITABLE = (
-    "url", "title", "text", "html", "language", "media", "likes", "shares", "replies",
-    "content_warning", "sensitive", "live_state", "edited_at", "author_name", "author_avatar",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -128,6 +125,11 @@ class Pipeline:
         self.languages = languages
         self.publish = publish or (lambda seq: None)
 
+    def warm(self) -> None:
+        """Load what the first post would otherwise wait for (blocking: about a second)."""
+        folding.warm()
+        detect_language("Bienvenue aux Assises, welcome to the convention", self.languages)
+
     def ingest(
         self,
         options: SourceOptions,
@@ -187,15 +189,47 @@ class Pipeline:
     def _update(self, session: Session, stored: Post, fresh: Post, report: IngestReport) -> str:
         if stored.deleted or stored.status == "rejected":
             return "removed"  # a tombstone: what was removed stays removed
-        changed = [name for name in EDITABLE if getattr(stored, name) != getattr(fresh, name)]
+        now = edits.latest(stored)
+        changed = [name for name in edits.EDITABLE if now[name] != getattr(fresh, name)]
         if not changed:
             return "unchanged"
-        for name in changed:
-            setattr(stored, name, getattr(fresh, name))
-        session.add(stored)
         report.updated += 1
-        if stored.visible:
-            self._changed(session, stored, report)
+        was_visible = stored.visible
+        free = {name: getattr(fresh, name) for name in changed if name in edits.FREE}
+        edits.apply(stored, free)
+        outcome = "updated"
+        if any(name in edits.READABLE for name in changed):
+            outcome = self._judge_edit(session, stored, fresh, report)
+        session.add(stored)
+        if was_visible or stored.visible:
+            kind = "post" if stored.visible else "remove"
+            if free or outcome == "updated" or kind == "remove":
+                self._changed(session, stored, report, kind=kind)
+        if outcome == "held" or not (was_visible or stored.visible):
+            report.changes.append(self.store.add_change(session, "queue", post_id=stored.id))
+        return outcome
+
+    def _judge_edit(self, session: Session, stored: Post, fresh: Post, report: IngestReport) -> str:
+        """Judge what the edit makes people read, like a new post: `updated` when the row
+        now carries it, `held` when it waits for a moderator behind the approved version."""
+        if stored.status == "approved" and edits.readable(fresh) == edits.readable(stored):
+            stored.pending_edit = None  # back to the approved words: nothing left to decide
+            return "updated"
+        decision = self.rules.judge(session, fresh)
+        if stored.status == "approved" and decision.status == "pending":
+            edits.hold(stored, edits.readable(fresh), decision.reason)
+            report.held += 1
+            session.add(_log(stored, "rules:edit-held", decision.reason or "pre-moderation"))
+            return "held"
+        stored.pending_edit = None
+        edits.apply(stored, edits.readable(fresh))
+        if stored.status in ("pending", "approved") and decision.status != stored.status:
+            stored.status, stored.status_reason = decision.status, decision.reason
+            report.held += decision.status == "pending"
+            report.rejected += decision.status == "rejected"
+            session.add(_log(stored, f"rules:edit-{decision.status}", decision.reason))
+        elif stored.status == "pending":
+            stored.status_reason = decision.reason  # still held: say why as of this version
         return "updated"
 
     def _delete(

@@ -89,6 +89,11 @@ class Post(SQLModel, table=True):
     decided_by: str | None = None
     # The change sequence of this post's latest visible change.
     seq: int = Field(default=0, index=True)
+    # An edit at the source that waits for a moderator, as {"values": {field: value},
+    # "reason": why}: the row itself stays the version staff approved, which screens show.
+    pending_edit: dict[str, Any] | None = Field(
+        default=None, sa_column=sa.Column(sa.JSON(none_as_null=True), nullable=True)
+    )
 
     @property
     def visible(self) -> bool:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from aggregator import edits
 from aggregator.models import ModerationEntry, Post, utcnow
 from aggregator.store import Store
 
@@ -26,9 +27,10 @@ ACTIONS = (
     "reveal",
     "cover",
 )
-# Which statuses each status-changing action may start from.
+# Which statuses each status-changing action may start from (approving an approved post
+# approves the edit it holds, if any).
 ALLOWED_FROM = {
-    "approve": ("pending", "rejected", "retracted"),
+    "approve": ("pending", "rejected", "retracted", "approved"),
     "reject": ("pending", "approved"),
     "retract": ("approved",),
 }
@@ -46,10 +48,11 @@ FLAGS = {
 class ModerationError(Exception):
     """A decision that cannot be taken; `status` is the HTTP status a route should answer."""
 
-    def __init__(self, message: str, status: int = 409) -> None:
+    def __init__(self, message: str, status: int = 409, kind: str = "decided") -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.kind = kind  # decided (by someone else), edited (at the source since shown)…
 
 
 @dataclass(frozen=True)
@@ -68,14 +71,23 @@ def decide(
     actor: str,
     expected_status: str | None = None,
     publish: Callable[[int], None] | None = None,
+    expected_version: str | None = None,
 ) -> Outcome:
-    """Apply one staff action to one post; raise ModerationError when it no longer applies."""
+    """Apply one staff action to one post; raise ModerationError when it no longer applies.
+
+    `expected_version` is the version the moderator saw (`edits.version`): a post edited at
+    its source since then is refused, so nobody approves words they have not read.
+    """
     if action not in ACTIONS:
         raise ModerationError(f"unknown action {action!r}", status=400)
     with store.write() as session:
         post = session.get(Post, post_id)
         if post is None:
             raise ModerationError(f"post {post_id} does not exist", status=404)
+        if expected_version is not None and edits.version(post) != expected_version:
+            raise ModerationError(
+                f"post {post_id} was edited at its source since it was shown", kind="edited"
+            )
         outcome = _apply(store, session, post, action, actor, expected_status)
     if outcome.seq is not None and publish is not None:
         publish(outcome.seq)
@@ -94,11 +106,15 @@ def _apply(
         "pinned": post.pinned,
         "featured": post.featured,
         "reveal": post.reveal,
+        **edits.snapshot(post),
     }
     was_visible = post.visible
     if action in NEW_STATUS:
-        if post.status not in ALLOWED_FROM[action]:
+        if post.status not in ALLOWED_FROM[action] or (
+            action == "approve" and post.status == "approved" and not post.pending_edit
+        ):
             raise ModerationError(f"cannot {action} post {post.id}: it is {post.status}")
+        edits.settle(post)
         post.status = NEW_STATUS[action]
         post.decided_at, post.decided_by = utcnow(), actor
     else:

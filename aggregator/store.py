@@ -161,7 +161,7 @@ def migrate(engine: Engine) -> list[str]:
     config = alembic_config(engine)
     config.attributes["on_revision"] = applied.append
     try:
-        command.upgrade(config, "heads")  # feature branches of migrations, merged later
+        command.upgrade(config, "head")  # one linear history (0008 merged the old branches)
     except sa.exc.OperationalError as exc:
         raise StoreError(f"cannot migrate {engine.url!r}: {exc.orig}") from None
     return applied

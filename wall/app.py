@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+import anyio
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -50,6 +51,8 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        # Ingest (webhooks, collectors) must not make the first post wait for models to load.
+        await anyio.to_thread.run_sync(app.pipeline.warm)
         await app.feed.start()
         await prefetch.start()
         scheduler: AsyncIOScheduler | None = None

@@ -71,8 +71,8 @@ def routes(app: Livewall) -> list[Route]:
         except ClientDisconnect:
             return _error(400, "the request body was not received completely")
         stored = await anyio.to_thread.run_sync(store, options, candidate)
-        body = {"id": stored.post_id, "status": stored.status, "outcome": stored.outcome}
+        answer = {"id": stored.post_id, "status": stored.status, "outcome": stored.outcome}
         # A cross-post joins the post already stored from another network: nothing new to accept.
-        return JSONResponse(body, status_code=200 if stored.outcome == "joined" else 202)
+        return JSONResponse(answer, status_code=200 if stored.outcome == "joined" else 202)
 
     return [Route("/hooks/{source}", receive, methods=["POST"])]

@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from aggregator import edits
 from aggregator.accounts import Staff
 from aggregator.models import Change, Post
 from aggregator.moderation import ACTIONS, NEW_STATUS, ModerationError, Outcome, decide, restore
@@ -66,7 +67,12 @@ class QueueFilter:
 
     def select(self) -> Any:
         query = select(Post).where(col(Post.deleted).is_(False))
-        if self.status != "all":
+        if self.status == "pending":  # an approved post's held edit waits like a new post
+            query = query.where(
+                (col(Post.status) == "pending")
+                | ((col(Post.status) == "approved") & col(Post.pending_edit).is_not(None))
+            )
+        elif self.status != "all":
             query = query.where(Post.status == self.status)
         if self.source:
             query = query.where(Post.source == self.source)
@@ -83,9 +89,10 @@ class QueueFilter:
 
     def accepts(self, post: Post) -> bool:
         who = f"{post.author_handle} {post.author_name}".casefold()
+        edit_waits = post.status == "approved" and post.pending_edit is not None
         return (
             not post.deleted
-            and self.status in ("all", post.status)
+            and (self.status in ("all", post.status) or (self.status == "pending" and edit_waits))
             and self.source in ("", post.source)
             and self.language in ("", post.language)
             and self.author.casefold() in who
@@ -157,12 +164,16 @@ class QueueViews:
 
     def card(self, post: Post, rules: Rules, language: str) -> str:
         gettext = translations(language).gettext
+        edit = edits.pending(post)
+        edit_reason = (post.pending_edit or {}).get("reason")
         return self.console.templates.render(
             "console/_card.html",
             language,
             post=post,
+            edit=edit,
+            version=edits.version(post),
             author_state=author_state(rules, post.author_handle),
-            reason=reason_text(post.status_reason, gettext),
+            reason=reason_text(edit_reason if edit else post.status_reason, gettext),
         )
 
     async def page(self, request: Request, staff: Staff) -> Response:
@@ -285,24 +296,25 @@ class QueueViews:
         self,
         staff: Staff,
         action: str,
-        items: list[tuple[int, str | None]],
+        items: list[Item],
         wanted: QueueFilter,
         language: str,
     ) -> tuple[list[dict[str, Any]], list[Outcome]]:
         store, feed = self.console.store, self.console.app.feed
         outcomes: list[Outcome] = []
         errors: dict[int, str] = {}
-        for post_id, seen in items:
+        for post_id, seen, seen_version in items:
             expected = seen if action in NEW_STATUS else None
+            version = seen_version if action in NEW_STATUS else None
             try:
                 outcomes.append(
                     decide(store, post_id, action, staff.name, expected_status=expected,
-                           publish=feed.notify)
+                           publish=feed.notify, expected_version=version)
                 )  # fmt: skip
             except ModerationError as exc:
                 errors[post_id] = self._conflict(post_id, exc, language)
         self._announce([o.post_id for o in outcomes if o.seq is None])
-        return self._results([i for i, _ in items], errors, wanted, language), outcomes
+        return self._results([i for i, _, _ in items], errors, wanted, language), outcomes
 
     def _conflict(self, post_id: int, error: ModerationError, language: str) -> str:
         gettext = translations(language).gettext
@@ -310,6 +322,8 @@ class QueueViews:
             post = session.get(Post, post_id)
         if post is None or error.status != 409:
             return error.message
+        if error.kind == "edited":
+            return gettext("Edited at its source since you saw it: read it again.")
         return gettext("Already %(status)s by %(who)s: nothing was changed.") % {
             "status": gettext(post.status),
             "who": post.decided_by or gettext("the rules"),
@@ -378,7 +392,10 @@ def _undo_key(staff: Staff) -> str:
     return str(staff.session_id) if staff.session_id is not None else staff.name
 
 
-def _decision_request(body: Any) -> tuple[str, list[tuple[int, str | None]], QueueFilter]:
+Item = tuple[int, str | None, str | None]  # post id, the status and version the moderator saw
+
+
+def _decision_request(body: Any) -> tuple[str, list[Item], QueueFilter]:
     if not isinstance(body, dict):
         raise ValueError("the body must be a JSON object")
     action = body["action"]
@@ -391,8 +408,10 @@ def _decision_request(body: Any) -> tuple[str, list[tuple[int, str | None]], Que
     for index, item in enumerate(posts):
         if not isinstance(item, dict) or not isinstance(item.get("id"), int):
             raise ValueError(f"posts[{index}] must be an object with an integer 'id'")
-        seen = item.get("status")
+        seen, version = item.get("status"), item.get("version")
         if seen is not None and seen not in STATUSES:
             raise ValueError(f"posts[{index}].status: unknown status {seen!r}")
-        items.append((int(item["id"]), seen))
+        if version is not None and not isinstance(version, str):
+            raise ValueError(f"posts[{index}].version must be a string")
+        items.append((int(item["id"]), seen, version))
     return action, items, QueueFilter.from_query(str(body.get("filter", "")))

@@ -139,7 +139,7 @@
       for (const card of chosen) card.classList.add("leaving");
       focus(target);
     }
-    const posts = chosen.map((c) => ({ id: Number(c.dataset.id), status: c.dataset.status }));
+    const posts = chosen.map((c) => ({ id: Number(c.dataset.id), status: c.dataset.status, version: c.dataset.version }));
     chain = chain.then(() => decide(action, posts, chosen)).catch(() => {});
   }
 
