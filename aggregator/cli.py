@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from sqlmodel import select
 
 from aggregator import accounts_cli
+from aggregator.config_problems import ConfigProblem
 from aggregator.docs import settings_markdown
 from aggregator.export import write_export
 from aggregator.livewall import Livewall
@@ -80,7 +81,10 @@ def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | No
             return int(args.handler(args, None))
         settings = load_settings(args.config or default_config_path())
         return int(args.handler(args, Livewall(settings)))
-    except (ConfigError, UsageError) as exc:
+    except ConfigError as exc:
+        print_problems(exc.problems)
+        return 2
+    except UsageError as exc:
         print(f"livewall: error: {exc}", file=sys.stderr)
         return 2
     except StoreError as exc:
@@ -97,6 +101,12 @@ def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | No
             raise
         print(f"livewall: internal error: {exc!r} (run with -v for the details)", file=sys.stderr)
         return 70
+
+
+def print_problems(problems: Sequence[ConfigProblem], severity: str | None = None) -> None:
+    for problem in problems:
+        print(f"livewall: {severity or problem.severity}: {problem}", file=sys.stderr)
+    sys.stderr.flush()
 
 
 def prepare_store(app: Livewall, out: TextIO = sys.stdout) -> None:
