@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -16,16 +17,21 @@ from typing import Any, TextIO
 from sqlmodel import select
 
 from aggregator import accounts_cli
+from aggregator.config_problems import ConfigProblem
+from aggregator.config_values import hide_password
 from aggregator.docs import settings_markdown
+from aggregator.environment import check_with_environment, environment_problems
 from aggregator.export import write_export
 from aggregator.livewall import Livewall
 from aggregator.models import Source
 from aggregator.scheduler import create_scheduler
-from aggregator.settings import ConfigError, Settings, default_config_path, load_settings
+from aggregator.settings import ConfigError, Settings, check_file, default_config_path
 from aggregator.store import StoreError
 from aggregator.streams import StreamRunner
 
 Handler = Callable[[argparse.Namespace, Livewall], int]
+# Commands that keep running: they say at start what the environment lacks.
+RUNNING_COMMANDS = frozenset({"run", "serve", "worker"})
 
 
 class UsageError(Exception):
@@ -36,15 +42,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="livewall", description="Live-coverage aggregator for events: wall, console, digest."
     )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        help="TOML configuration file (default: $LIVEWALL_CONFIG or config/default.toml)",
-    )
+    _add_config_option(parser, default=None)
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add(commands, "migrate", "apply the store's pending migrations", cmd_migrate)
-    _add(commands, "check-config", "validate the configuration and summarize it", cmd_check_config)
+    check = _add(
+        commands,
+        "check-config",
+        "validate the configuration and its environment; list every problem",
+        cmd_check_config,
+    )
+    check.set_defaults(needs_config=False)  # it reads the file itself and opens no store
     _add(commands, "worker", "run the scheduler and collectors (no web server)", cmd_worker)
     collect = _add(commands, "collect", "run collectors and print what each one did", cmd_collect)
     collect.add_argument("--once", action="store_true", required=True, help="run each source once")
@@ -65,7 +73,18 @@ def build_parser() -> argparse.ArgumentParser:
 def _add(commands: Any, name: str, help_text: str, handler: Handler) -> argparse.ArgumentParser:
     sub: argparse.ArgumentParser = commands.add_parser(name, help=help_text, description=help_text)
     sub.set_defaults(handler=handler, needs_config=True)
+    # Also after the command (`livewall check-config --config FILE`), where people type it.
+    _add_config_option(sub, default=argparse.SUPPRESS)
     return sub
+
+
+def _add_config_option(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=default,
+        help="TOML configuration file (default: $LIVEWALL_CONFIG or config/default.toml)",
+    )
 
 
 def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
@@ -78,9 +97,12 @@ def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | No
     try:
         if not args.needs_config:
             return int(args.handler(args, None))
-        settings = load_settings(args.config or default_config_path())
+        settings = load_config(args.config or default_config_path(), args.command)
         return int(args.handler(args, Livewall(settings)))
-    except (ConfigError, UsageError) as exc:
+    except ConfigError as exc:
+        print_problems(exc.problems)
+        return 2
+    except UsageError as exc:
         print(f"livewall: error: {exc}", file=sys.stderr)
         return 2
     except StoreError as exc:
@@ -99,6 +121,24 @@ def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | No
         return 70
 
 
+def load_config(path: Path, command: str) -> Settings:
+    """The settings, or ConfigError with all the file's errors; a running command also says
+    what its environment lacks (it still starts: each source reports its own)."""
+    checked = check_file(path)
+    if checked.settings is None:
+        raise ConfigError(checked.errors)
+    if command in RUNNING_COMMANDS:
+        lacking = environment_problems(checked.settings, os.environ, str(path))
+        print_problems([*checked.warnings, *lacking], severity="warning")
+    return checked.settings
+
+
+def print_problems(problems: Sequence[ConfigProblem], severity: str | None = None) -> None:
+    for problem in problems:
+        print(f"livewall: {severity or problem.severity}: {problem}", file=sys.stderr)
+    sys.stderr.flush()
+
+
 def prepare_store(app: Livewall, out: TextIO = sys.stdout) -> None:
     """Check the store answers and bring its schema up to date."""
     app.store.check()
@@ -114,9 +154,26 @@ def cmd_migrate(args: argparse.Namespace, app: Livewall) -> int:
     return 0
 
 
-def cmd_check_config(args: argparse.Namespace, app: Livewall) -> int:
-    print(describe(app.settings))
+def cmd_check_config(args: argparse.Namespace, app: Livewall | None) -> int:
+    """Every problem of the file and the environment at once; creates nothing anywhere."""
+    checked = check_with_environment(args.config or default_config_path(), os.environ)
+    if checked.settings is not None:
+        print(describe(checked.settings), flush=True)
+    print_problems(checked.problems)
+    errors, warnings = len(checked.errors), len(checked.warnings)
+    if errors:
+        print(
+            f"configuration is not valid: {_count(errors, 'error')}, {_count(warnings, 'warning')}",
+            file=sys.stderr,
+        )
+        return 2
+    with_warnings = f", with {_count(warnings, 'warning')}" if warnings else ""
+    print(f"configuration is valid{with_warnings}")
     return 0
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' if number != 1 else ''}"
 
 
 def describe(settings: Settings) -> str:
@@ -124,7 +181,7 @@ def describe(settings: Settings) -> str:
     tags = " ".join(f"#{t}" for t in event.hashtags) or "(none)"
     lines = [
         f"event: {event.name} — {tags} — {event.timezone} — {', '.join(event.languages)}",
-        f"store: {settings.storage.url}",
+        f"store: {hide_password(settings.storage.url)}",
         f"server: {settings.server.public_url} (listening on {settings.server.host}:{settings.server.port})",
         f"moderation: {settings.moderation.mode}-moderation, "
         f"{len(settings.moderation.trusted_authors)} trusted, "
@@ -143,7 +200,6 @@ def describe(settings: Settings) -> str:
     lines.append(
         f"digest: every day at {settings.digest.send_at:%H:%M}, {len(settings.digest.recipients)} recipient(s)"
     )
-    lines.append("configuration is valid")
     return "\n".join(lines)
 
 

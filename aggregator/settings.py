@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -23,22 +25,16 @@ from pydantic import (
     field_validator,
 )
 
+from aggregator.config_problems import ConfigError, ConfigProblem, Problems
+from aggregator.config_values import EmailAddress, Host, LanguageCode, Origin, SmtpUrl
 from collectors.base import url_name
+from collectors.http import BaseUrl, Hashtags, HttpUrl
 from collectors.registry import SOURCE_TYPES
+
+__all__ = ["ConfigError", "ConfigProblem", "Settings", "check_file", "load_settings"]
 
 CONFIG_ENV = "LIVEWALL_CONFIG"
 SESSION_KEY_ENV = "LIVEWALL_SECRET_KEY"
-
-
-class ConfigError(Exception):
-    """A configuration problem, worded for the person who edits the file."""
-
-    def __init__(self, path: Path | str, key: str, problem: str) -> None:
-        where = f"{path}: {key}" if key else str(path)
-        super().__init__(f"{where}: {problem}")
-        self.path = path
-        self.key = key
-        self.problem = problem
 
 
 class Section(BaseModel):
@@ -47,7 +43,7 @@ class Section(BaseModel):
 
 class EventSettings(Section):
     name: str = Field(default="Événement", description="The event's name, shown on every page.")
-    hashtags: tuple[str, ...] = Field(
+    hashtags: Hashtags = Field(
         default=(),
         description="Hashtags of the event, without '#'; sources follow them by default.",
     )
@@ -62,18 +58,15 @@ class EventSettings(Section):
         default=None, description="iCalendar file or URL of the event's program (digest sessions)."
     )
 
-    @field_validator("hashtags")
-    @classmethod
-    def _strip_hash(cls, tags: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(tag.lstrip("#") for tag in tags if tag.strip("# "))
-
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, name: str) -> str:
         try:
             ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {name!r} (use an IANA name)") from exc
+            raise ValueError(
+                "unknown time zone (use an IANA name such as America/Toronto)"
+            ) from exc
         return name
 
     @field_validator("languages")
@@ -81,8 +74,17 @@ class EventSettings(Section):
     def _supported(cls, langs: tuple[str, ...]) -> tuple[str, ...]:
         unknown = [lang for lang in langs if lang not in ("fr", "en")]
         if unknown or not langs:
-            raise ValueError(f"supported languages are 'fr' and 'en', got {list(langs)}")
+            raise ValueError("supported languages are 'fr' and 'en'")
         return langs
+
+    @field_validator("program")
+    @classmethod
+    def _program_location(cls, location: str | None) -> str | None:
+        # Anything with a scheme but http(s) would be read as a file name, and never found.
+        scheme = urlsplit(location or "").scheme
+        if len(scheme) > 1 and scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL, or a file path")
+        return location
 
 
 class StorageSettings(Section):
@@ -100,19 +102,14 @@ class StorageSettings(Section):
 
 
 class ServerSettings(Section):
-    host: str = Field(default="127.0.0.1", description="Address the web server listens on.")
-    port: int = Field(default=8000, ge=1, le=65535, description="Port the web server listens on.")
-    public_url: str = Field(
+    host: Host = Field(default="127.0.0.1", description="Address the web server listens on.")
+    port: int = Field(
+        default=8000, ge=1, le=65535, strict=True, description="Port the web server listens on."
+    )
+    public_url: BaseUrl = Field(
         default="http://127.0.0.1:8000",
         description="URL people use to reach the wall (QR codes, digest links).",
     )
-
-    @field_validator("public_url")
-    @classmethod
-    def _http(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return url.rstrip("/")
 
 
 class ModerationSettings(Section):
@@ -144,20 +141,29 @@ class ScreenSettings(Section):
     )
     title: str | None = Field(default=None, description="Title shown on the screen.")
     sources: tuple[str, ...] = Field(default=(), description="Only posts from these sources.")
-    hashtags: tuple[str, ...] = Field(default=(), description="Only posts with these hashtags.")
-    languages: tuple[str, ...] = Field(default=(), description="Only posts in these languages.")
-    rotate_seconds: int = Field(
-        default=12, ge=3, le=600, description="Seconds per post in the spotlight layout."
+    hashtags: Hashtags = Field(default=(), description="Only posts with these hashtags.")
+    languages: tuple[LanguageCode, ...] = Field(
+        default=(), description="Only posts in these languages (codes such as fr, en)."
     )
-    show_stream: bool = Field(default=False, description="Show the official live stream when live.")
+    rotate_seconds: int = Field(
+        default=12,
+        ge=3,
+        le=600,
+        strict=True,
+        description="Seconds per post in the spotlight layout.",
+    )
+    show_stream: bool = Field(
+        default=False, strict=True, description="Show the official live stream when live."
+    )
     theme: Literal["dark", "light"] = Field(default="dark", description="dark or light.")
     lang: Literal["fr", "en"] | None = Field(
         default=None, description="Interface language of this screen (default: the event's first)."
     )
-    embed_origins: tuple[str, ...] = Field(
-        default=(), description="Origins allowed to embed this screen in a frame."
+    embed_origins: tuple[Origin, ...] = Field(
+        default=(),
+        description="Origins allowed to embed this screen in a frame (https://host[:port]).",
     )
-    qr_url: str | None = Field(
+    qr_url: HttpUrl | None = Field(
         default=None,
         description="Address the QR code in the corner opens (default: this screen's public "
         "address, [server] public_url + /wall/{name}).",
@@ -168,22 +174,28 @@ class DigestSettings(Section):
     send_at: time = Field(
         default=time(18, 0), description="Local time (HH:MM) the daily digest is published."
     )
-    recipients: tuple[str, ...] = Field(
+    recipients: tuple[EmailAddress, ...] = Field(
         default=(), description="Email addresses that get the digest's French edition."
     )
-    recipients_en: tuple[str, ...] = Field(
+    recipients_en: tuple[EmailAddress, ...] = Field(
         default=(),
         description="Email addresses that get the English edition (needs en in [event] "
         "languages); each edition is sent once a day on its own.",
     )
-    smtp_url: str | None = Field(
+    smtp_url: SmtpUrl | None = Field(
         default=None,
         description="smtp://host:port or smtps://host:port; login from LIVEWALL_SMTP_USER and "
         "LIVEWALL_SMTP_PASSWORD.",
     )
-    sender: str = Field(default="livewall@localhost", description="From address of the digest.")
+    sender: EmailAddress = Field(
+        default="livewall@localhost", description="From address of the digest."
+    )
     catch_up_hours: float = Field(
-        default=6, ge=0, le=48, description="A digest missed by at most this long is sent at start."
+        default=6,
+        ge=0,
+        le=48,
+        strict=True,
+        description="A digest missed by at most this long is sent at start.",
     )
 
 
@@ -213,95 +225,185 @@ class Settings(Section):
         return ZoneInfo(self.event.timezone)
 
 
-def _parse_sources(path: Path, raw: list[Any]) -> tuple[Any, ...]:
-    if not isinstance(raw, list):
-        raise ConfigError(path, "sources", "must be an array of tables ([[sources]])")
-    parsed = []
-    for index, item in enumerate(raw):
-        key = f"sources[{index}]"
-        if not isinstance(item, dict):
-            raise ConfigError(path, key, "must be a table")
-        kind = item.get("type")
-        if kind not in SOURCE_TYPES:
-            known = ", ".join(sorted(SOURCE_TYPES))
-            raise ConfigError(path, f"{key}.type", f"must be one of {known}, got {kind!r}")
-        try:
-            parsed.append(SOURCE_TYPES[kind].options.model_validate(item))
-        except ValidationError as exc:
-            raise _config_error(path, exc, prefix=key) from None
-    return tuple(parsed)
+@dataclass(frozen=True)
+class CheckedConfig:
+    """All of a file's problems, errors first, and what could be read of it."""
 
+    # The settings as far as they could be read: wrong sections hold their defaults and
+    # wrong sources are left out. None when the file itself could not be read.
+    draft: Settings | None
+    problems: tuple[ConfigProblem, ...]
 
-def _config_error(path: Path, exc: ValidationError, prefix: str = "") -> ConfigError:
-    first = exc.errors()[0]
-    loc = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in first["loc"])
-    loc = loc.replace(".[", "[")
-    key = f"{prefix}.{loc}" if prefix and loc else prefix or loc
-    message = first["msg"]
-    if first["type"] == "extra_forbidden":
-        message = "unknown key (check its spelling in docs/configuration.md)"
-    elif message.startswith("Value error, "):
-        message = message.removeprefix("Value error, ")
-    if "input" in first and first["type"] not in ("missing", "extra_forbidden"):
-        message += f" (got {first['input']!r})"
-    return ConfigError(path, key, message)
+    @property
+    def settings(self) -> Settings | None:
+        """The settings, if the file has no error."""
+        return None if self.errors else self.draft
+
+    @property
+    def errors(self) -> tuple[ConfigProblem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[ConfigProblem, ...]:
+        return tuple(p for p in self.problems if p.severity == "warning")
 
 
 def load_settings(path: Path | str) -> Settings:
-    """Read and validate one TOML file; raise ConfigError naming the file and the key."""
+    """Read and validate one TOML file; raise ConfigError listing every error in it."""
+    return _settings_or_raise(check_file(path))
+
+
+def settings_from_mapping(raw: Mapping[str, Any], path: Path | str = "<config>") -> Settings:
+    return _settings_or_raise(check_mapping(raw, path))
+
+
+def _settings_or_raise(checked: CheckedConfig) -> Settings:
+    if checked.settings is None:
+        raise ConfigError(checked.errors)
+    return checked.settings
+
+
+def check_file(path: Path | str) -> CheckedConfig:
+    """Every problem of one TOML file; reads it and its word lists, writes nothing."""
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(path, "", "file not found") from None
+        problem = "file not found"
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, "", f"not valid TOML: {exc}") from None
+        problem = f"not valid TOML: {exc}"
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, "", f"cannot be read: {exc}") from None
-    return settings_from_mapping(raw, path)
+        problem = f"cannot be read: {exc}"
+    else:
+        return check_mapping(raw, path)
+    return CheckedConfig(None, (ConfigProblem(str(path), "", problem),))
 
 
-def settings_from_mapping(raw: Mapping[str, Any], path: Path | str = "<config>") -> Settings:
+def check_mapping(raw: Mapping[str, Any], path: Path | str = "<config>") -> CheckedConfig:
     path = Path(path)
+    problems = Problems(str(path))
     data = dict(raw)
-    sources = _parse_sources(path, data.pop("sources", []))
-    try:
-        settings = Settings.model_validate({**data, "config_dir": path.parent.resolve()})
-    except ValidationError as exc:
-        raise _config_error(path, exc) from None
+    raw_sources = data.pop("sources", [])
+    sources = _parse_sources(problems, raw_sources)
+    settings, failed = _validate_sections(problems, data, path)
     settings = settings.model_copy(update={"sources": sources})
-    _check_unique_names(path, settings)
-    _check_word_lists(path, settings)
-    _check_digest_languages(path, settings)
-    return settings
+    # Checks across keys and files, each on sections that are right in themselves.
+    _check_unique_names(problems, {"sources": raw_sources, "screens": data.get("screens")})
+    if "moderation" not in failed:
+        _check_word_lists(problems, settings)
+    if "event" not in failed:
+        _check_program(problems, settings)
+    if not failed & {"event", "digest"}:
+        _check_digest_languages(problems, settings)
+    if "digest" not in failed:
+        _check_mailing(problems, settings.digest)
+    _check_screen_sources(problems, data.get("screens"), _names(raw_sources))
+    return CheckedConfig(settings, problems.in_order())
 
 
-def _check_unique_names(path: Path, settings: Settings) -> None:
+def _parse_sources(problems: Problems, raw: object) -> tuple[Any, ...]:
+    if not isinstance(raw, list):
+        problems.error("sources", "must be an array of tables ([[sources]])", raw)
+        return ()
+    parsed = []
+    known = ", ".join(sorted(SOURCE_TYPES))
+    for index, item in enumerate(raw):
+        key = f"sources[{index}]"
+        if not isinstance(item, dict):
+            problems.error(key, "must be a table", item)
+        elif "type" not in item:
+            problems.error(f"{key}.type", f"Field required (one of {known})")
+        elif item["type"] not in SOURCE_TYPES:
+            problems.error(f"{key}.type", f"must be one of {known}", item["type"])
+        else:
+            try:
+                parsed.append(SOURCE_TYPES[item["type"]].options.model_validate(item))
+            except ValidationError as exc:
+                problems.validation(exc, prefix=key)
+    return tuple(parsed)
+
+
+def _validate_sections(
+    problems: Problems, data: dict[str, Any], path: Path
+) -> tuple[Settings, set[str]]:
+    """The settings, and the top-level keys that were wrong (their defaults stand in)."""
+    where = {"config_dir": path.parent.resolve()}
+    try:
+        return Settings.model_validate({**data, **where}), set()
+    except ValidationError as exc:
+        problems.validation(exc)
+        failed = {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
+    kept = {key: value for key, value in data.items() if key not in failed}
+    return Settings.model_validate({**kept, **where}), failed
+
+
+def _names(items: object) -> list[object]:
+    if not isinstance(items, list):
+        return []
+    return [item.get("name") if isinstance(item, dict) else None for item in items]
+
+
+def _check_unique_names(problems: Problems, lists: Mapping[str, object]) -> None:
     """Sources and screens are addressed by name (URLs, --source): each name once."""
-    for kind, items in (("sources", settings.sources), ("screens", settings.screens)):
-        seen: set[str] = set()
-        for index, item in enumerate(items):
-            if item.name in seen:
-                raise ConfigError(path, f"{kind}[{index}].name", f"{item.name!r} is used twice")
-            seen.add(item.name)
+    for kind, items in lists.items():
+        names = _names(items)
+        for index, name in enumerate(names):
+            if isinstance(name, str) and index > (first := names.index(name)):
+                problems.error(f"{kind}[{index}].name", f"is already {kind}[{first}]'s name", name)
 
 
-def _check_word_lists(path: Path, settings: Settings) -> None:
+def _check_word_lists(problems: Problems, settings: Settings) -> None:
     for lang, name in settings.moderation.blocked_words.items():
-        if not (settings.config_dir / name).is_file():
-            raise ConfigError(
-                path, f"moderation.blocked_words.{lang}", f"file {name!r} not found next to it"
-            )
+        key = f"moderation.blocked_words.{lang}"
+        try:
+            (settings.config_dir / name).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            problems.error(key, "file not found next to the configuration file", name)
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.error(key, f"cannot be read as UTF-8 text: {exc}", name)
 
 
-def _check_digest_languages(path: Path, settings: Settings) -> None:
+def _check_program(problems: Problems, settings: Settings) -> None:
+    location = settings.event.program
+    if location is None or location.startswith(("http://", "https://")):
+        return
+    if not (settings.config_dir / location).is_file():
+        problems.warning(
+            "event.program",
+            "file not found next to the configuration file: the digest has no sessions",
+            location,
+        )
+
+
+def _check_digest_languages(problems: Problems, settings: Settings) -> None:
     # Addresses nobody would ever write to are a mistake to point out now, not on the evening.
     if settings.digest.recipients_en and "en" not in settings.event.languages:
-        raise ConfigError(
-            path,
+        problems.error(
             "digest.recipients_en",
             'is set but [event] languages has no "en": no English edition would be sent',
+            list(settings.digest.recipients_en),
         )
+
+
+def _check_mailing(problems: Problems, digest: DigestSettings) -> None:
+    if (digest.recipients or digest.recipients_en) and not digest.smtp_url:
+        problems.warning(
+            "digest.smtp_url", "is not set: the digest has recipients but is never emailed"
+        )
+
+
+def _check_screen_sources(problems: Problems, screens: object, sources: list[object]) -> None:
+    """A screen showing a source that does not exist would stay empty without saying why."""
+    known = ", ".join(str(name) for name in sources if isinstance(name, str)) or "none"
+    for index, screen in enumerate(screens if isinstance(screens, list) else []):
+        wanted = screen.get("sources") if isinstance(screen, dict) else None
+        for position, name in enumerate(wanted if isinstance(wanted, list) else []):
+            if isinstance(name, str) and name not in sources:
+                problems.error(
+                    f"screens[{index}].sources[{position}]",
+                    f"is not the name of a source (known: {known})",
+                    name,
+                )
 
 
 def default_config_path(env: Mapping[str, str] | None = None) -> Path:

@@ -118,6 +118,11 @@ class CollectResult:
 URL_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 
 
+# Environment variables are named in capitals by convention; holding the file to it also
+# catches the secret itself pasted where its variable's name belongs.
+ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+
+
 def url_name(name: str) -> str:
     """A name that is also part of an address (/wall/{name}, /hooks/{name}): kept plain."""
     if not URL_NAME.fullmatch(name):
@@ -126,6 +131,29 @@ def url_name(name: str) -> str:
             "digit (it is part of an address)"
         )
     return name
+
+
+def env_name(name: str) -> str:
+    """An option naming an environment variable (the secret itself never goes in the file)."""
+    if not ENV_NAME.fullmatch(name):
+        raise ValueError(
+            "must be the name of an environment variable in capitals, such as "
+            "LIVEWALL_BLUESKY_PASSWORD, not the secret itself"
+        )
+    return name
+
+
+EnvName = Annotated[str, AfterValidator(env_name)]
+
+
+@dataclass(frozen=True)
+class Secret:
+    """An environment variable a source reads, named by one of its `*_env` options."""
+
+    key: str  # the option, such as app_password_env
+    variable: str
+    required: bool  # the source cannot run without it
+    without: str = ""  # what an optional one's absence costs, said to whoever runs the event
 
 
 class SourceOptions(BaseModel):
@@ -139,13 +167,29 @@ class SourceOptions(BaseModel):
     )
     type: str = Field(description="Source type: mastodon, bluesky, feed, youtube, webhook or demo.")
     every: int = Field(
-        default=60, ge=5, le=86400, description="Seconds between two collections of this source."
+        default=60,
+        ge=5,
+        le=86400,
+        strict=True,
+        description="Seconds between two collections of this source.",
     )
     official: bool = Field(
         default=False,
+        strict=True,
         description="Posts from an official source are approved without moderation.",
     )
-    enabled: bool = Field(default=True, description="A disabled source is never collected.")
+    enabled: bool = Field(
+        default=True, strict=True, description="A disabled source is never collected."
+    )
+
+    def secrets(self) -> list[Secret]:
+        """The variables this source's `*_env` options name; a required option's is required."""
+        fields = type(self).model_fields
+        return [
+            Secret(key, variable, required=fields[key].is_required())
+            for key in fields
+            if key.endswith("_env") and (variable := getattr(self, key))
+        ]
 
 
 @dataclass(frozen=True)

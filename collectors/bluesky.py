@@ -27,6 +27,7 @@ from collectors.base import (
     CollectorContext,
     CollectorError,
     CollectResult,
+    EnvName,
     ErrorKind,
     Media,
     SourceOptions,
@@ -66,7 +67,7 @@ class Options(SourceOptions):
         description="Handle (or email) of the Bluesky account the search runs as, such as "
         "umq.bsky.social. Search requires a logged-in account."
     )
-    app_password_env: str = Field(
+    app_password_env: EnvName = Field(
         description="Name of the environment variable holding an app password for that account "
         "(Settings → Privacy and security → App passwords), never the account password."
     )
@@ -84,13 +85,21 @@ class Options(SourceOptions):
         description="Base URL of the account's PDS or entryway, which logs in and proxies search.",
     )
     limit: int = Field(
-        default=50, ge=1, le=100, description="Posts asked for per page (100 at most)."
+        default=50,
+        ge=1,
+        le=100,
+        strict=True,
+        description="Posts asked for per page (100 at most).",
     )
     lookback_hours: int = Field(
-        default=24, ge=1, le=24 * 30, description="How far back the first run searches, in hours."
+        default=24,
+        ge=1,
+        le=24 * 30,
+        strict=True,
+        description="How far back the first run searches, in hours.",
     )
     max_pages: int = Field(
-        default=10, ge=1, le=100, description="Most pages read per search in one run."
+        default=10, ge=1, le=100, strict=True, description="Most pages read per search in one run."
     )
 
 

@@ -49,10 +49,18 @@ class Options(SourceOptions):
     type: Literal["feed"] = Field(default="feed", description="Source type: an RSS or Atom feed.")
     url: HttpUrl = Field(description="Address of the RSS or Atom feed (http or https).")
     every: int = Field(
-        default=300, ge=5, le=86400, description="Seconds between two fetches of the feed."
+        default=300,
+        ge=5,
+        le=86400,
+        strict=True,
+        description="Seconds between two fetches of the feed.",
     )
     max_entries: int = Field(
-        default=50, ge=1, le=1000, description="Most entries taken from one fetch, newest first."
+        default=50,
+        ge=1,
+        le=1000,
+        strict=True,
+        description="Most entries taken from one fetch, newest first.",
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -276,9 +277,17 @@ def http_base_url(value: str) -> str:
     return http_url(value).rstrip("/")
 
 
+# What Mastodon and Bluesky take as one tag: letters, digits, _ (and the middle dot, ZWNJ).
+HASHTAG = re.compile(r"[\w\u00b7\u200c]+")
+
+
 def bare_hashtags(tags: Iterable[str]) -> tuple[str, ...]:
     """Hashtags as networks' APIs want them: without '#', empty ones dropped."""
-    return tuple(tag.strip().lstrip("#") for tag in tags if tag.strip().lstrip("#"))
+    bare = tuple(tag.strip().lstrip("#") for tag in tags if tag.strip().lstrip("#"))
+    wrong = [tag for tag in bare if not HASHTAG.fullmatch(tag)]
+    if wrong:
+        raise ValueError(f"a hashtag is one word of letters, digits and _: {wrong[0]!r} is not")
+    return bare
 
 
 # Option types shared by the network sources' settings.

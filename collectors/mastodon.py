@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit
 
 import anyio
 import httpx
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from collectors.base import (
     Author,
@@ -26,8 +26,10 @@ from collectors.base import (
     CollectorContext,
     CollectorError,
     CollectResult,
+    EnvName,
     ErrorKind,
     Media,
+    Secret,
     SourceOptions,
     SourceState,
 )
@@ -72,43 +74,60 @@ class Options(SourceOptions):
         default=(),
         description="Hashtags to follow, without '#'. Empty means the event's hashtags.",
     )
-    token_env: str | None = Field(
+    token_env: EnvName | None = Field(
         default=None,
         description="Name of the environment variable holding an access token (read scope), "
         "for servers that require one for hashtag timelines. Required for streaming.",
     )
     streaming: bool = Field(
         default=False,
+        strict=True,
         description="Also follow the server's streaming API for near-instant posts, edits and "
         "deletions; polling catches up whenever the stream drops. Requires token_env.",
     )
     limit: int = Field(
-        default=40, ge=1, le=40, description="Statuses asked for per page (40 at most)."
+        default=40,
+        ge=1,
+        le=40,
+        strict=True,
+        description="Statuses asked for per page (40 at most).",
     )
     backfill_pages: int = Field(
         default=1,
         ge=1,
         le=10,
+        strict=True,
         description="Pages of past statuses read on the first run, before any cursor exists.",
     )
     max_pages: int = Field(
         default=25,
         ge=1,
         le=200,
+        strict=True,
         description="Most pages read in one run; a larger burst continues on the next run.",
     )
     recheck_per_run: int = Field(
         default=3,
         ge=0,
         le=40,
+        strict=True,
         description="Recently collected statuses re-read per run to notice deletions and edits.",
     )
 
-    @model_validator(mode="after")
-    def _streaming_needs_token(self) -> Options:
-        if self.streaming and not self.token_env:
+    # A field validator, not a model one: it runs even when another field is wrong, so the
+    # person editing the file sees every problem at once.
+    @field_validator("streaming")
+    @classmethod
+    def _streaming_needs_token(cls, streaming: bool, info: ValidationInfo) -> bool:
+        if streaming and not info.data.get("token_env"):
             raise ValueError("streaming requires token_env: Mastodon 4.2+ streams need a token")
-        return self
+        return streaming
+
+    def secrets(self) -> list[Secret]:
+        if self.token_env is None:
+            return []
+        without = "servers that require a token for hashtag timelines refuse it"
+        return [Secret("token_env", self.token_env, required=self.streaming, without=without)]
 
 
 # --- mapping: Mastodon JSON to candidates, with no I/O -------------------------------------

@@ -23,6 +23,7 @@ from collectors.base import (
     Candidate,
     CollectorContext,
     CollectResult,
+    EnvName,
     Media,
     SourceOptions,
     SourceState,
@@ -39,7 +40,7 @@ class Options(SourceOptions):
     type: Literal["webhook"] = Field(
         default="webhook", description="Source type: posts pushed to livewall by another tool."
     )
-    secret_env: str = Field(
+    secret_env: EnvName = Field(
         description="Name of the environment variable holding the shared secret that signs "
         "each request (X-Livewall-Signature)."
     )

@@ -8,7 +8,9 @@ the live feed shows as upcoming.
 
 from __future__ import annotations
 
+import re
 import time
+from dataclasses import replace
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -21,9 +23,11 @@ from collectors.base import (
     CollectorContext,
     CollectorError,
     CollectResult,
+    EnvName,
     ErrorKind,
     LiveState,
     Media,
+    Secret,
     SourceOptions,
     SourceState,
 )
@@ -48,6 +52,7 @@ WATCH = "https://www.youtube.com/watch?v="
 QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded", "rateLimitExceeded"})
 QUOTA_PAUSE = 3600.0  # the daily quota resets at Pacific midnight: an hour is a fair guess
 API_BATCH = 50
+CHANNEL_ID = re.compile(r"UC[A-Za-z0-9_-]{22}")
 
 
 class Options(SourceOptions):
@@ -58,7 +63,7 @@ class Options(SourceOptions):
         description="The channel's id, starting with UC (from the channel page's address or "
         "its 'Share channel → Copy channel ID'); not the @handle."
     )
-    api_key_env: str | None = Field(
+    api_key_env: EnvName | None = Field(
         default=None,
         description="Name of the environment variable holding a YouTube Data API key, used to "
         "tell whether a stream is live now. Without it, streams show as upcoming.",
@@ -73,15 +78,21 @@ class Options(SourceOptions):
     )
     official: bool = Field(
         default=True,
+        strict=True,
         description="Videos from the event's own channel are approved without moderation.",
     )
     every: int = Field(
-        default=120, ge=5, le=86400, description="Seconds between two reads of the feeds."
+        default=120,
+        ge=5,
+        le=86400,
+        strict=True,
+        description="Seconds between two reads of the feeds.",
     )
     live_check_every: int = Field(
         default=300,
         ge=60,
         le=86400,
+        strict=True,
         description="Least seconds between two Data API checks of live streams (each costs quota).",
     )
 
@@ -89,9 +100,16 @@ class Options(SourceOptions):
     @classmethod
     def _channel_id(cls, value: str) -> str:
         value = value.strip()
-        if not value.startswith("UC") or len(value) < 3:
-            raise ValueError("channel_id must start with UC (a channel id, not a handle)")
+        if not CHANNEL_ID.fullmatch(value):
+            raise ValueError(
+                "must start with UC, then 22 letters, digits, - or _ (a channel id, not the "
+                "@handle)"
+            )
         return value
+
+    def secrets(self) -> list[Secret]:
+        without = "streams show as upcoming, never as live now"
+        return [replace(s, without=without) for s in super().secrets()]
 
 
 # --- mapping, with no I/O ---------------------------------------------------------------------

@@ -32,8 +32,12 @@ class Options(SourceOptions):
     """The bundled demo posts, released a few at a time in a loop: a living wall offline."""
 
     type: Literal["demo"] = "demo"
-    every: int = Field(default=8, ge=1, le=86400, description="Seconds between two releases.")
-    per_run: int = Field(default=3, ge=1, le=1000, description="Posts released per run.")
+    every: int = Field(
+        default=8, ge=1, le=86400, strict=True, description="Seconds between two releases."
+    )
+    per_run: int = Field(
+        default=3, ge=1, le=1000, strict=True, description="Posts released per run."
+    )
 
 
 @cache

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +16,8 @@ import pytest
 from tests.builders import REQUIRED_POST_FIELDS
 
 REPO = Path(__file__).resolve().parents[2]
+LIVEWALL = Path(sys.executable).parent / "livewall"
+SECRET_KEY = {"LIVEWALL_SECRET_KEY": "k" * 40}
 
 
 @pytest.fixture
@@ -112,3 +116,173 @@ def test_unwritable_output_is_a_clear_error(config: Path, tmp_path: Path) -> Non
     done = livewall(config, "export", "--output", str(target))
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert f"livewall: error: {target}: No such file or directory" in done.stderr
+
+
+# check-config and the configuration errors of every command ----------------------------------
+
+
+def clean_env(**variables: str) -> dict[str, str]:
+    """Only PATH and what the test gives: the secrets of the machine running the tests never
+    leak into what is checked."""
+    return {"PATH": os.environ["PATH"], **variables}
+
+
+def check_config(config: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The installed command, as an operator types it."""
+    return subprocess.run(
+        [str(LIVEWALL), "check-config", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=config.parent,
+        env=env,
+    )
+
+
+BROKEN = """
+[server]
+port = true
+[[sources]]
+name = "relais"
+type = "webhook"
+secret_env = "RELAIS_SECRET"
+[[screens]]
+name = "hall"
+qr_url = "javascript:alert(1)"
+embed_origins = ["https://www.umq.qc.ca/mur"]
+[digest]
+recipients = ["membres"]
+smtp_url = "smtp.example.org"
+"""
+
+
+def test_check_config_lists_every_problem_in_one_run(tmp_path: Path) -> None:
+    config = tmp_path / "event.toml"
+    config.write_text(BROKEN, encoding="utf-8")
+    done = check_config(config, clean_env())
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        f"livewall: error: {config}: server.port: Input should be a valid integer (got True)",
+        f"livewall: error: {config}: screens[0].embed_origins[0]: is not an origin: "
+        "https://host or https://host:port, with no path (got 'https://www.umq.qc.ca/mur')",
+        f"livewall: error: {config}: screens[0].qr_url: must be an http:// or https:// URL "
+        "(got 'javascript:alert(1)')",
+        f"livewall: error: {config}: digest.recipients[0]: is not an email address "
+        "(name@domain, without a display name) (got 'membres')",
+        f"livewall: error: {config}: digest.smtp_url: must be smtp://host:port or "
+        "smtps://host:port (got 'smtp.example.org')",
+        f"livewall: error: {config}: sources[0].secret_env: not set in the environment: "
+        "source 'relais' cannot run without it (got 'RELAIS_SECRET')",
+        "livewall: warning: environment: LIVEWALL_SECRET_KEY: not set: console sessions are "
+        "signed with a key made at each start, so every restart logs every moderator out "
+        "(set a long random value, kept secret)",
+        "configuration is not valid: 6 errors, 1 warning",
+    ]
+
+
+def test_check_config_creates_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "event"
+    folder.mkdir()
+    config = folder / "event.toml"
+    config.write_text(
+        '[storage]\nurl = "sqlite:///./data/x.db"\n[[sources]]\nname = "demo"\ntype = "demo"\n',
+        encoding="utf-8",
+    )
+    before = sorted(folder.rglob("*"))
+    done = check_config(config, clean_env(**SECRET_KEY))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "configuration is valid"
+    assert sorted(folder.rglob("*")) == before == [config]
+
+
+def test_check_config_on_the_real_event_file_without_its_secrets(tmp_path: Path) -> None:
+    event = REPO / "config" / "assises-umq.toml"
+    done = check_config(event, clean_env())
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert [line.split(": ")[1:3] for line in lines[:-1]] == [
+        ["error", f"{event}"],
+        ["error", f"{event}"],
+        ["warning", f"{event}"],
+        ["warning", "environment"],
+        ["warning", "environment"],
+    ]
+    assert "sources[2].app_password_env: not set in the environment" in lines[0]
+    assert "sources[5].secret_env: not set in the environment" in lines[1]
+    assert "sources[3].api_key_env: not set in the environment" in lines[2]
+    assert "LIVEWALL_SECRET_KEY: not set" in lines[3]
+    assert "LIVEWALL_SMTP_USER: not set" in lines[4]
+    assert lines[-1] == "configuration is not valid: 2 errors, 3 warnings"
+    assert not (REPO / "config" / "data").exists() and not (tmp_path / "data").exists()
+
+
+def test_check_config_summarizes_a_valid_file_and_its_warnings(tmp_path: Path) -> None:
+    env = clean_env(LIVEWALL_BLUESKY_PASSWORD="x", LIVEWALL_WEBHOOK_SECRET="y")
+    done = check_config(REPO / "config" / "assises-umq.toml", env)
+    assert done.returncode == 0, done.stderr
+    assert "#AssisesUMQ #MunicipalDabord" in done.stdout
+    assert "umq-youtube (youtube, every 300 s, official)" in done.stdout
+    assert "hall-principal: grid → /wall/hall-principal" in done.stdout
+    assert done.stdout.splitlines()[-1] == "configuration is valid, with 3 warnings"
+    assert [line.split(": ")[1] for line in done.stderr.splitlines()] == ["warning"] * 3
+
+
+def test_check_config_hides_a_database_password(tmp_path: Path) -> None:
+    config = tmp_path / "event.toml"
+    config.write_text('[storage]\nurl = "postgresql://wall:s3cret@db/wall"\n', encoding="utf-8")
+    done = check_config(config, clean_env(**SECRET_KEY))
+    assert done.returncode == 0, done.stderr
+    assert "store: postgresql+psycopg://wall:***@db/wall" in done.stdout
+    assert "s3cret" not in done.stdout + done.stderr
+
+
+def test_every_command_refuses_a_broken_file_with_all_its_errors(tmp_path: Path) -> None:
+    config = tmp_path / "event.toml"
+    config.write_text(BROKEN, encoding="utf-8")
+    done = livewall(config, "worker")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    errors = done.stderr.splitlines()
+    assert len(errors) == 5 and all(line.startswith("livewall: error: ") for line in errors)
+    assert sorted(tmp_path.iterdir()) == [config]  # no store was made for a broken file
+
+
+def test_a_running_command_says_at_start_what_its_environment_lacks(tmp_path: Path) -> None:
+    config = tmp_path / "event.toml"
+    config.write_text(
+        f"""
+[storage]
+url = "sqlite:///{tmp_path}/wall.db"
+[[sources]]
+name = "demo"
+type = "demo"
+[[sources]]
+name = "relais"
+type = "webhook"
+secret_env = "RELAIS_SECRET"
+""",
+        encoding="utf-8",
+    )
+    worker = subprocess.Popen(
+        [str(LIVEWALL), "--config", str(config), "worker"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=clean_env(),
+    )
+    try:
+        assert worker.stdout is not None
+        started = worker.stdout.readline() + worker.stdout.readline()
+        assert "worker: collecting 2 source(s)" in started
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=30)
+    # Only the start is this test's business (a stop in the middle of a tick is another's).
+    assert err.splitlines()[:2] == [
+        f"livewall: warning: {config}: sources[1].secret_env: not set in the environment: "
+        "source 'relais' cannot run without it (got 'RELAIS_SECRET')",
+        "livewall: warning: environment: LIVEWALL_SECRET_KEY: not set: console sessions are "
+        "signed with a key made at each start, so every restart logs every moderator out "
+        "(set a long random value, kept secret)",
+    ]
