@@ -67,7 +67,8 @@ def read_program(location: str, base_dir: Path) -> bytes:
 
 
 def parse_program(data: bytes, zone: ZoneInfo) -> list[Session]:
-    """Timed VEVENTs as sessions, in start order; floating times are the event's local time."""
+    """Timed VEVENTs as sessions, in start order, in the event's time zone; floating times
+    are the event's local time."""
     try:
         calendar = icalendar.Calendar.from_ical(data)
     except ValueError as exc:
@@ -96,7 +97,8 @@ def _moment(prop: Any, zone: ZoneInfo) -> datetime | None:
     value = getattr(prop, "dt", None)
     if not isinstance(value, datetime):
         return None  # missing, or an all-day DATE
-    return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+    # In the event's zone: a session given in UTC is shown at the room's clock time.
+    return value.astimezone(zone) if value.tzinfo is not None else value.replace(tzinfo=zone)
 
 
 def load_program(location: str, base_dir: Path, zone: ZoneInfo) -> list[Session]:
