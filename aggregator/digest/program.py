@@ -43,7 +43,7 @@ class Session:
 @dataclass(frozen=True)
 class SessionGroup:
     session: Session | None  # None: posts outside every session
-    posts: tuple[DigestPost, ...]  # most engaged first
+    posts: tuple[DigestPost, ...]  # oldest first
 
     @property
     def count(self) -> int:
@@ -121,12 +121,13 @@ def group_by_session(
         inside = [p for p in posts if session.holds(p.posted_at)]
         placed.update(p.id for p in inside)
         if inside:
-            groups.append(SessionGroup(session, _ranked(inside)))
+            groups.append(SessionGroup(session, _in_order(inside)))
     outside = [p for p in posts if p.id not in placed]
     if outside:
-        groups.append(SessionGroup(None, _ranked(outside)))
+        groups.append(SessionGroup(None, _in_order(outside)))
     return groups
 
 
-def _ranked(posts: list[DigestPost]) -> tuple[DigestPost, ...]:
-    return tuple(sorted(posts, key=lambda p: (-p.score, p.posted_at)))
+def _in_order(posts: list[DigestPost]) -> tuple[DigestPost, ...]:
+    # A session reads as it happened; the highlights above are where ranking matters.
+    return tuple(sorted(posts, key=lambda p: (p.posted_at, p.id)))
