@@ -34,7 +34,8 @@ CHART_WIDTH, CHART_HEIGHT = 600, 110
 # highlights and links to the day's page: Gmail clips a message past 102 KB, and a phone
 # reader gives up long before.
 EMAIL_ALL_POSTS_LIMIT = 30
-# The whole day's list shows a post's text, not a feed article's: the link has the rest.
+# In the whole day's list a text is cut past this many characters: a post fits (Mastodon's
+# default is 500), a news feed's article summary does not need to; the link has the rest.
 ITEM_TEXT_LIMIT = 500
 
 
