@@ -18,7 +18,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from aggregator.digest.models import Digest
-from aggregator.digest.render import LOCALES, body_html, preheader, subject
+from aggregator.digest.render import (
+    EMAIL_ALL_POSTS_LIMIT,
+    LOCALES,
+    body_html,
+    preheader,
+    subject,
+)
 from aggregator.digest.runs import DigestRuns
 from aggregator.livewall import Livewall
 from wall.i18n import pick_language
@@ -79,7 +85,7 @@ class DigestViews:
                 day=day_label(day, language),
                 **self._common(language),
             )
-        body, title, _ = await anyio.to_thread.run_sync(self._body, day, language, "")
+        body, title, _ = await anyio.to_thread.run_sync(self._body, day, language, False)
         return self.templates.response(
             "digest/day.html",
             language,
@@ -91,11 +97,16 @@ class DigestViews:
             **self._common(language),
         )
 
-    def _body(self, day: date, language: str, base_url: str) -> tuple[str, str, str]:
-        """The day's fragment, title and one-line summary, from the store as it is now."""
+    def _body(self, day: date, language: str, in_feed: bool) -> tuple[str, str, str]:
+        """The day's fragment, title and one-line summary, from the store as it is now. The
+        page lists every post; a feed entry, like the email, only up to a limit (then it
+        links to the page), or sixty days of a busy event would make a feed of megabytes."""
         content = self.runs.content(day)
         public_url = self.app.settings.server.public_url
-        body = body_html(content, language, public_url, base_url)
+        if in_feed:
+            body = body_html(content, language, public_url, public_url, EMAIL_ALL_POSTS_LIMIT)
+        else:
+            body = body_html(content, language, public_url)
         return body, subject(content, language), preheader(content, language)
 
     async def feed(self, request: Request) -> Response:
@@ -112,8 +123,7 @@ class DigestViews:
         return Response(xml, media_type="application/atom+xml; charset=utf-8")
 
     def _entries(self, language: str) -> list[tuple[Digest, str, str, str]]:
-        public_url = self.app.settings.server.public_url
         return [
-            (row, *self._body(row.day, language, public_url))
+            (row, *self._body(row.day, language, True))
             for row in self.runs.archive()[:FEED_ENTRIES]
         ]

@@ -43,7 +43,7 @@ class Session:
 @dataclass(frozen=True)
 class SessionGroup:
     session: Session | None  # None: posts outside every session
-    posts: tuple[DigestPost, ...]  # most engaged first
+    posts: tuple[DigestPost, ...]  # oldest first
 
     @property
     def count(self) -> int:
@@ -67,7 +67,8 @@ def read_program(location: str, base_dir: Path) -> bytes:
 
 
 def parse_program(data: bytes, zone: ZoneInfo) -> list[Session]:
-    """Timed VEVENTs as sessions, in start order; floating times are the event's local time."""
+    """Timed VEVENTs as sessions, in start order, in the event's time zone; floating times
+    are the event's local time."""
     try:
         calendar = icalendar.Calendar.from_ical(data)
     except ValueError as exc:
@@ -96,7 +97,8 @@ def _moment(prop: Any, zone: ZoneInfo) -> datetime | None:
     value = getattr(prop, "dt", None)
     if not isinstance(value, datetime):
         return None  # missing, or an all-day DATE
-    return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+    # In the event's zone: a session given in UTC is shown at the room's clock time.
+    return value.astimezone(zone) if value.tzinfo is not None else value.replace(tzinfo=zone)
 
 
 def load_program(location: str, base_dir: Path, zone: ZoneInfo) -> list[Session]:
@@ -119,12 +121,13 @@ def group_by_session(
         inside = [p for p in posts if session.holds(p.posted_at)]
         placed.update(p.id for p in inside)
         if inside:
-            groups.append(SessionGroup(session, _ranked(inside)))
+            groups.append(SessionGroup(session, _in_order(inside)))
     outside = [p for p in posts if p.id not in placed]
     if outside:
-        groups.append(SessionGroup(None, _ranked(outside)))
+        groups.append(SessionGroup(None, _in_order(outside)))
     return groups
 
 
-def _ranked(posts: list[DigestPost]) -> tuple[DigestPost, ...]:
-    return tuple(sorted(posts, key=lambda p: (-p.score, p.posted_at)))
+def _in_order(posts: list[DigestPost]) -> tuple[DigestPost, ...]:
+    # A session reads as it happened; the highlights above are where ranking matters.
+    return tuple(sorted(posts, key=lambda p: (p.posted_at, p.id)))

@@ -30,7 +30,13 @@ NETWORK_NAMES = {
     "webhook": "Web",
 }  # fmt: skip
 CHART_WIDTH, CHART_HEIGHT = 600, 110
-SESSION_POSTS = 3
+# Up to this many posts the email (and the feed entry) lists them all; above, it carries the
+# highlights and links to the day's page: Gmail clips a message past 102 KB, and a phone
+# reader gives up long before.
+EMAIL_ALL_POSTS_LIMIT = 30
+# In the whole day's list a text is cut past this many characters: a post fits (Mastodon's
+# default is 500), a news feed's article summary does not need to; the link has the rest.
+ITEM_TEXT_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,7 @@ def environment(language: str) -> Environment:
     env.filters["number"] = lambda n: format_decimal(n, locale=locale)
     env.filters["network"] = network_name
     env.filters["upfirst"] = lambda text: text[:1].upper() + text[1:]
+    env.filters["shorten"] = lambda text: shorten(text, ITEM_TEXT_LIMIT)
     return env
 
 
@@ -86,13 +93,14 @@ def clock(moment: Any, language: str) -> str:
 def hour_label(hour: int, language: str) -> str:
     if language == "fr":
         return f"{hour} h"
-    suffix = "a.m." if hour < 12 else "p.m."
+    suffix = "a.m." if hour % 24 < 12 else "p.m."
     return f"{(hour - 1) % 12 + 1} {suffix}"
 
 
-def chart_svg(hours: tuple[tuple[int, int], ...], label: str) -> Markup:
+def chart_svg(hours: tuple[tuple[int, int], ...], label: str, linked: bool = False) -> Markup:
     """Posts per hour as an inline SVG: presentation attributes only (the pages' CSP forbids
-    style attributes), a bar per hour and every other hour labelled."""
+    style attributes), a bar per hour and every other hour labelled; `linked`: each bar
+    leads to its hour in the day's list."""
     if not hours:
         return Markup("")
     peak = max(count for _, count in hours) or 1
@@ -107,11 +115,12 @@ def chart_svg(hours: tuple[tuple[int, int], ...], label: str) -> Markup:
         height = max(round(CHART_HEIGHT * count / peak), 2 if count else 0)
         x = round(index * step + (step - width) / 2, 1)
         peak_class = " peak" if count == peak else ""
-        parts.append(
+        bar = (
             f'<rect class="bar{peak_class}" x="{x}" y="{CHART_HEIGHT - height}" '
             f'width="{width:.1f}" height="{height}" rx="4" fill="#9db7d5">'
             f"<title>{hour} h: {count}</title></rect>"
         )
+        parts.append(f'<a href="#h{hour:02d}">{bar}</a>' if linked and count else bar)
         if index % 2 == 0 or len(hours) <= 8:
             parts.append(
                 f'<text x="{x + width / 2:.1f}" y="{CHART_HEIGHT + 18}" text-anchor="middle" '
@@ -121,19 +130,23 @@ def chart_svg(hours: tuple[tuple[int, int], ...], label: str) -> Markup:
     return Markup("".join(parts))
 
 
-def _context(content: DayContent, language: str, public_url: str) -> dict[str, Any]:
+def _context(
+    content: DayContent, language: str, public_url: str, limit: int | None
+) -> dict[str, Any]:
+    """`limit`: list every post only up to that many (None: always, as the web page does)."""
     day = content.day.isoformat()
     lang_query = "" if language == "fr" else f"?lang={language}"
+    page_url = f"{public_url}/digest/{day}{lang_query}"
     return {
         "c": content,
-        "page_url": f"{public_url}/digest/{day}{lang_query}",
+        "page_url": page_url,
+        "lists_all": limit is None or content.numbers.posts <= limit,
+        # The web page links to its own parts; an email or a feed entry to the page's.
+        "anchor_base": "" if limit is None else page_url,
         "archive_url": f"{public_url}/digest/",
         "feed_url": f"{public_url}/digest/feed.xml",
         "english_url": f"{public_url}/digest/{day}?lang=en" if "en" in content.languages else None,
         "public_url": public_url,
-        "session_posts": SESSION_POSTS,
-        # Posts already shown above are not repeated under their session.
-        "shown": {p.id for p in (*content.featured, *content.videos, *content.engaged)},
         "bar_heights": bar_heights(content.hours),
     }
 
@@ -163,9 +176,9 @@ def preheader(content: DayContent, language: str) -> str:
         ngettext("%(n)s contributor", "%(n)s contributors", n.contributors)
         % {"n": _n(n.contributors, language)},
     ]
-    lead = (content.featured or content.engaged or content.posts)[:1]
+    lead = (content.featured or content.highlights or content.posts)[:1]
     if lead and lead[0].text:
-        parts.append(_shorten(lead[0].text, 90))
+        parts.append(shorten(lead[0].text, 90))
     return " · ".join(parts)
 
 
@@ -173,7 +186,8 @@ def _n(value: int, language: str) -> str:
     return format_decimal(value, locale=LOCALES[language])
 
 
-def _shorten(text: str, limit: int) -> str:
+def shorten(text: str, limit: int) -> str:
+    """On one line, cut at a word before `limit` characters, with an ellipsis."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
@@ -184,15 +198,22 @@ def _inliner() -> css_inline.CSSInliner:
     return css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
 
-def body_html(content: DayContent, language: str, public_url: str, base_url: str = "") -> str:
-    """The digest as an HTML fragment for the web page (relative images) or the Atom feed."""
-    context = _context(content, language, public_url)
+def body_html(
+    content: DayContent,
+    language: str,
+    public_url: str,
+    base_url: str = "",
+    limit: int | None = None,
+) -> str:
+    """The digest as an HTML fragment: for the web page (relative images, every post) or,
+    with `base_url` and `limit`, for the Atom feed."""
+    context = _context(content, language, public_url, limit)
     return render("body.html", language, **context, base_url=base_url, email=False)
 
 
 def edition(content: DayContent, language: str, public_url: str) -> Edition:
     """Every output of one language's digest, from the same chosen content."""
-    context = _context(content, language, public_url)
+    context = _context(content, language, public_url, EMAIL_ALL_POSTS_LIMIT)
     head = {"subject": subject(content, language), "preheader": preheader(content, language)}
     body = body_html(content, language, public_url)
     email_body = render("body.html", language, **context, base_url=public_url, email=True)

@@ -8,7 +8,7 @@ templates cannot show what they are not given.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from statistics import fmean
@@ -16,16 +16,15 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
-from aggregator.digest.program import Session, SessionGroup, group_by_session
+from aggregator.digest.highlights import highlights
+from aggregator.digest.parts import DayPart, day_parts
+from aggregator.digest.program import Session
 from aggregator.media_urls import MediaUrls, demo_path, shown_image
 from aggregator.models import Post
 from aggregator.store import Store
 from aggregator.timeline import visible
 
 FEATURED_LIMIT = 6
-ENGAGED_LIMIT = 5
-# A day's most engaged list should not be one prolific account.
-PER_AUTHOR_LIMIT = 2
 VIDEO_KINDS = ("video", "live")
 
 
@@ -76,17 +75,29 @@ class DayContent:
     zone: str
     posts: tuple[DigestPost, ...]  # every post of the day, oldest first
     featured: tuple[DigestPost, ...]
-    engaged: tuple[DigestPost, ...]
+    highlights: tuple[DigestPost, ...]  # chosen by highlights.py, after the featured
     videos: tuple[DigestPost, ...]
     numbers: Numbers
     hours: tuple[tuple[int, int], ...]  # (local hour, posts), first to last active hour
-    sessions: tuple[SessionGroup, ...] = ()
+    parts: tuple[DayPart, ...] = ()  # the whole day, by session or by hour
     program_error: str | None = None
     languages: tuple[str, ...] = ("fr",)
 
     @property
     def empty(self) -> bool:
         return not self.posts
+
+    @property
+    def by_session(self) -> bool:
+        return any(part.session for part in self.parts)
+
+    @property
+    def highlights_basis(self) -> str:
+        """What chose the highlights, for the heading: engagement, recency, or mixed."""
+        engaged = sum(1 for p in self.highlights if p.engagement)
+        if engaged == len(self.highlights):
+            return "engagement"
+        return "recency" if engaged == 0 else "mixed"
 
 
 def day_window(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -174,22 +185,6 @@ def with_scores(posts: Sequence[DigestPost]) -> list[DigestPost]:
     ]
 
 
-def most_engaged(posts: Iterable[DigestPost], limit: int = ENGAGED_LIMIT) -> list[DigestPost]:
-    ranked = sorted(
-        (p for p in posts if p.engagement > 0),
-        key=lambda p: (-p.score, -p.engagement, p.posted_at),
-    )
-    chosen: list[DigestPost] = []
-    per_author: Counter[str] = Counter()
-    for post in ranked:
-        if per_author[post.author_handle] < PER_AUTHOR_LIMIT:
-            chosen.append(post)
-            per_author[post.author_handle] += 1
-        if len(chosen) == limit:
-            break
-    return chosen
-
-
 def hourly(posts: Sequence[DigestPost]) -> tuple[tuple[int, int], ...]:
     counts = Counter(p.posted_at.hour for p in posts)
     if not counts:
@@ -223,20 +218,19 @@ def choose(
     items = with_scores([to_digest_post(p, zone, urls) for p in posts])
     featured = [p for p in items if p.featured][:FEATURED_LIMIT]
     videos = [p for p in items if p.official and p.kind in VIDEO_KINDS]
-    shown = {p.id for p in featured} | {p.id for p in videos}
-    engaged = most_engaged(p for p in items if p.id not in shown)
-    groups = group_by_session(items, sessions, day, zone) if sessions else []
+    video_ids = {p.id for p in videos}
+    chosen = highlights((p for p in items if p.id not in video_ids), shown=featured)
     return DayContent(
         event_name=event_name,
         day=day,
         zone=str(zone),
         posts=tuple(items),
         featured=tuple(featured),
-        engaged=tuple(engaged),
+        highlights=tuple(chosen),
         videos=tuple(videos),
         numbers=numbers(items),
         hours=hourly(items),
-        sessions=tuple(groups),
+        parts=day_parts(items, sessions, day, zone),
         program_error=program_error,
         languages=languages,
     )

@@ -18,7 +18,19 @@ from aggregator.digest.runs import DigestRuns
 from aggregator.livewall import Livewall
 from aggregator.store import Store
 from tests.aggregator.digest.conftest import PROGRAM
-from tests.aggregator.digest.day import DAY, FORBIDDEN, SMTPServer, add_post, at, seed_day
+from tests.aggregator.digest.day import (
+    DAY,
+    FORBIDDEN,
+    QUIET,
+    QUIET_TIMES,
+    SMTPServer,
+    add_post,
+    at,
+    seed_busy_day,
+    seed_day,
+    seed_quiet_day,
+)
+from tests.aggregator.digest.test_send import parts, received
 from tests.conftest import LiveServer, SettingsFactory, asgi_client
 from tests.wall.test_media import image_bytes
 from wall.egress import any_address
@@ -99,6 +111,116 @@ async def test_a_day_without_digest_is_a_clear_404(client: httpx.AsyncClient) ->
 async def test_a_malformed_date_is_a_400(client: httpx.AsyncClient, bad: str) -> None:
     page = await client.get(f"/digest/{bad}")
     assert page.status_code == 400 and "YYYY-MM-DD" in page.text
+
+
+def day_parts(html: str) -> dict[str, str]:
+    """The whole day's parts on a page, by anchor: each one's HTML, up to the next part."""
+    section = html.split('id="journee"', 1)[1].split("</section>", 1)[0]
+    chunks = section.split('<div class="d-part" id="')[1:]
+    return {chunk.split('"', 1)[0]: chunk for chunk in chunks}
+
+
+def contents_links(html: str) -> list[str]:
+    return re.findall(r'class="d-toc-link" href="([^"]*)"', html)
+
+
+def emailed(make_settings: SettingsFactory, store: Store, smtp: SMTPServer) -> Livewall:
+    """The day run as the worker runs it, the French edition sent to `smtp`."""
+    settings = make_settings(
+        event={"name": "Assises de test", "languages": ["fr", "en"]},
+        server={"public_url": PUBLIC},
+        digest={"smtp_url": smtp.url, "recipients": ["membres@example.org"]},
+    )
+    report = DigestRuns(settings, store, {}).run(DAY)
+    assert report.outcome == "sent", report.message
+    return Livewall(settings, store=store, env={})
+
+
+async def test_four_people_without_engagement_are_each_on_the_page_and_in_the_email(
+    make_settings: SettingsFactory, store: Store
+) -> None:
+    seed_quiet_day(store)  # no like, no featured post, no program
+    with SMTPServer() as smtp:
+        app = emailed(make_settings, store, smtp)
+        text, html = parts(received(smtp))
+    async with asgi_client(app) as client:
+        page = (await client.get("/digest/2026-11-25")).text
+        english = (await client.get("/digest/2026-11-25?lang=en")).text
+    hours = day_parts(page)
+    assert list(hours) == ["h09", "h11", "h14", "h16"]
+    for key, post in QUIET.items():
+        hour, minute = QUIET_TIMES[key]
+        seen = (post["author_name"], f"{hour} h {minute:02d}", post["text"], post["url"])
+        for where, body in (("page", page), ("email", html), ("text part", text)):
+            assert [item for item in seen if item not in body] == [], (key, where)
+        # On the page, in its hour, with its author, time, text and link together.
+        assert all(item in hours[f"h{hour:02d}"] for item in seen[:3])
+        assert f'href="{post["url"]}"' in hours[f"h{hour:02d}"] and f'href="{post["url"]}"' in html
+    for body in (page, html, text):
+        assert "Les voix de la journée" in body and "Heure par heure" in body
+    assert "Ce qui a le plus circulé" not in page  # nothing was shared: no such claim
+    assert contents_links(page) == ["#h09", "#h11", "#h14", "#h16"]
+    assert "Voices of the day" in english and "Hour by hour" in english
+    assert "9:05 a.m." in english and "Les voix de la journée" not in english
+
+
+@pytest.mark.parametrize("count", [30, 31])
+async def test_the_email_lists_thirty_posts_and_links_the_page_beyond(
+    make_settings: SettingsFactory, store: Store, count: int
+) -> None:
+    seed_busy_day(store, count)
+    with SMTPServer() as smtp:
+        app = emailed(make_settings, store, smtp)
+        text, html = parts(received(smtp))
+    async with asgi_client(app) as client:
+        page = (await client.get("/digest/2026-11-25")).text
+        feed = parse((await client.get("/digest/feed.xml")).content).entries[0].content[0].value
+    texts = [f"Message numéro {n} de la journée" for n in range(count)]
+    links = [f'href="https://mastodon.example/@x/busy{n}"' for n in range(count)]
+    # The page always has the whole day, each part reachable from its contents.
+    assert [t for t in texts + links if t not in page] == []
+    assert contents_links(page) == [f"#{anchor}" for anchor in day_parts(page)]
+    full_day = f"{PUBLIC}/digest/2026-11-25#journee"
+    if count <= 30:
+        for body in (html, text, feed):
+            assert [t for t in texts if t not in body] == []
+        assert [link for link in links if link not in html] == []
+        assert full_day not in html
+    else:
+        highlights = DigestRuns(app.settings, store, {}).content(DAY).highlights
+        for body in (html, text, feed):
+            assert len([t for t in texts if t in body]) == len(highlights) == 5
+            assert full_day in body
+        assert "Les 31 publications en ligne" in html and "Les 31 publications en ligne" in text
+        # The email's contents lead into the page's hours.
+        assert f'href="{PUBLIC}/digest/2026-11-25#h08"' in html
+
+
+async def test_a_day_with_a_program_is_listed_by_session_and_off_the_program(
+    client: httpx.AsyncClient, digest_app: Livewall
+) -> None:
+    ids = seed_day(digest_app.store)
+    publish(digest_app)
+    page = (await client.get("/digest/2026-11-25")).text
+    sessions = day_parts(page)
+    assert list(sessions) == ["s1", "s2", "s3", "s4", "off"]
+    assert contents_links(page) == ["#s1", "#s2", "#s3", "#s4", "#off"]
+    assert "Séance par séance" in page and "Plénière d&#39;ouverture" in sessions["s1"]
+
+    def under(anchor: str) -> set[str]:
+        return {
+            key for key in ids if f'href="https://mastodon.example/@x/{key}"' in sessions[anchor]
+        }
+
+    # A session given in UTC in the program shows at the room's clock time.
+    assert "10 h 30 – 11 h 30 · Salle 301B" in sessions["s3"]
+    assert under("s1") == {"opening"}
+    assert under("s2") == under("s3") == {"popular", "quiet"}  # overlapping workshops
+    assert under("s4") == {"warned", "video"}
+    assert under("off") == {"lunch", "evening"} and "Hors programme" in sessions["off"]
+    assert "SECRET-CW-TEXT" not in page and "Harcèlement en ligne" in sessions["s4"]
+    english = (await client.get("/digest/2026-11-25?lang=en")).text
+    assert "Session by session" in english and "Off the program" in day_parts(english)["off"]
 
 
 PHOTO = "https://photos.example.org/assises/scene.jpg"
@@ -223,6 +345,7 @@ async def test_page_and_email_look_right_on_a_phone_and_a_desktop(digest_app: Li
     from playwright.async_api import async_playwright
 
     seed_day(digest_app.store)
+    seed_busy_day(digest_app.store, 40)  # past the email's limit: it links to the page
     publish(digest_app)
     runs = DigestRuns(digest_app.settings, digest_app.store, {})
     server = LiveServer(digest_app).start()
@@ -250,9 +373,23 @@ async def _page(browser: Any, url: str, width: int) -> None:
     await page.wait_for_load_state("networkidle")
     await _looks_finished(page, width)
     await page.screenshot(path=ARTIFACTS / f"digest-page-{width}.png", full_page=True)
+    await _contents_lead_to_their_part(page)
     # Only the missing favicon may fail: no CSP violation, no broken asset.
     assert [e for e in errors if "404" not in e] == []
     await page.close()
+
+
+async def _contents_lead_to_their_part(page: Any) -> None:
+    """A line of the contents scrolls its part to the top; reading on, its heading stays."""
+    link = page.locator(".d-toc-link").nth(1)
+    target = await link.get_attribute("href")
+    await link.click()
+    top = f"document.querySelector('{target}').getBoundingClientRect().top"
+    assert abs(await page.evaluate(top)) < 2
+    await page.mouse.wheel(0, 400)
+    await page.wait_for_function(f"{top} < -300")
+    heading = f"document.querySelector('{target} .d-part-head').getBoundingClientRect().top"
+    assert abs(await page.evaluate(heading)) < 2
 
 
 async def _email(browser: Any, email: str, width: int) -> None:

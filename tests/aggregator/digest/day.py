@@ -77,6 +77,54 @@ def seed_day(store: Store) -> dict[str, int]:
     }  # fmt: skip
 
 
+# Four people, four networks, not one like, share or reply: a webhook relay (X), a news feed,
+# a YouTube video and a Mastodon post nobody reacted to.
+QUIET = {
+    "relay": dict(
+        network="x", source="relais", author_name="Marie Tremblay", author_handle="@mtremblay",
+        text="Bravo aux bénévoles de l’accueil", url="https://x.com/mtremblay/status/1",
+    ),
+    "news": dict(
+        network="feed", source="umq-nouvelles", author_name="Nouvelles UMQ",
+        author_handle="https://umq.example/feed", title="Communiqué de la journée",
+        text="Les maires adoptent une résolution", url="https://umq.example/nouvelles/1",
+    ),
+    "video": dict(
+        network="youtube", source="umq-youtube", kind="video", author_name="Chaîne UMQ",
+        author_handle="UCumq", text="La plénière en vidéo", url="https://www.youtube.com/watch?v=abc",
+    ),
+    "toot": dict(
+        network="mastodon", author_name="Jean Côté", author_handle="@jcote@mastodon.example",
+        text="Première fois aux Assises", url="https://mastodon.example/@jcote/1",
+    ),
+}  # fmt: skip
+QUIET_TIMES = {"relay": (9, 5), "news": (11, 40), "video": (14, 15), "toot": (16, 50)}
+
+
+def seed_quiet_day(store: Store) -> dict[str, int]:
+    """Four posts by four people without any engagement, no featured post, no program."""
+    return {
+        key: add_post(
+            store, f"quiet-{key}", at(*QUIET_TIMES[key]), html=f"<p>{fields['text']}</p>", **fields
+        )
+        for key, fields in QUIET.items()
+    }
+
+
+def seed_busy_day(store: Store, count: int, start_hour: int = 8) -> dict[str, int]:
+    """`count` posts by `count` people, a few minutes apart from `start_hour`, with a little
+    engagement on some."""
+    return {
+        f"busy{n}": add_post(
+            store, f"busy{n}", at(start_hour + n * 7 // 60, n * 7 % 60),
+            network=("mastodon", "bluesky", "linkedin")[n % 3], likes=n % 4,
+            text=f"Message numéro {n} de la journée", author_name=f"Personne {n}",
+            html=f"<p>Message numéro {n} de la journée</p>",
+        )
+        for n in range(count)
+    }  # fmt: skip
+
+
 FORBIDDEN = (
     "HELD-TEXT",
     "REJECTED-TEXT",

@@ -27,7 +27,8 @@ def test_reads_timed_sessions_in_order_and_skips_all_day_entries() -> None:
     ]
     climate = sessions[2]
     # A UTC time with a DURATION, shown in the event's zone: 10:30 to 11:30.
-    assert climate.start.astimezone(ZONE).hour == 10 and climate.room == "Salle 301B"
+    assert (climate.start.hour, climate.start.tzinfo) == (10, ZONE)
+    assert climate.room == "Salle 301B"
     assert (climate.end - climate.start).total_seconds() == 3600
     # A floating time is the event's local time.
     assert sessions[3].start.astimezone(ZONE).hour == 14
@@ -37,8 +38,10 @@ def test_posts_under_every_session_they_fall_in_and_off_the_program(store: Store
     ids = seed_day(store)
     sessions = load_program(str(PROGRAM), Path("/"), ZONE)
     day = choose("Assises", DAY, ZONE, day_posts(store, DAY, ZONE), sessions)
+    assert day.by_session
     groups = {
-        (g.session.title if g.session else None): {p.id for p in g.posts} for g in day.sessions
+        (part.session.title if part.session else None): {p.id for p in part.posts}
+        for part in day.parts
     }
     assert groups == {
         "Plénière d'ouverture": {ids["opening"]},
@@ -48,8 +51,24 @@ def test_posts_under_every_session_they_fall_in_and_off_the_program(store: Store
         "Table ronde : sécurité des élus": {ids["warned"], ids["video"]},
         None: {ids["lunch"], ids["evening"]},
     }
-    assert day.sessions[-1].session is None  # "Off the program" comes last
-    assert all(g.session is None or g.session.title != "Plénière du jeudi" for g in day.sessions)
+    assert day.parts[-1].off_program  # "Off the program" comes last
+    assert [part.anchor for part in day.parts] == ["s1", "s2", "s3", "s4", "off"]
+    assert all(p.session is None or p.session.title != "Plénière du jeudi" for p in day.parts)
+    # Under its session the day reads in order.
+    for part in day.parts:
+        assert [p.posted_at for p in part.posts] == sorted(p.posted_at for p in part.posts)
+
+
+def test_a_program_without_sessions_that_day_gives_hours(store: Store) -> None:
+    ids = seed_day(store)
+    sessions = load_program(str(PROGRAM), Path("/"), ZONE)
+    thursday = [s for s in sessions if s.title == "Plénière du jeudi"]
+    day = choose("Assises", DAY, ZONE, day_posts(store, DAY, ZONE), thursday)
+    assert not day.by_session
+    assert [part.hour for part in day.parts] == [9, 10, 12, 14, 15, 22]
+    assert {p.id for part in day.parts for p in part.posts} == {
+        ids[k] for k in ("opening", "popular", "quiet", "lunch", "warned", "video", "evening")
+    }
 
 
 def test_a_broken_or_missing_program_is_a_clear_error(tmp_path: Path) -> None:

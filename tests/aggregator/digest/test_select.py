@@ -6,9 +6,9 @@ from datetime import UTC
 from zoneinfo import ZoneInfo
 
 from aggregator.digest.render import chart_svg
-from aggregator.digest.select import choose, day_posts, day_window, most_engaged, with_scores
+from aggregator.digest.select import choose, day_posts, day_window
 from aggregator.store import Store
-from tests.aggregator.digest.day import DAY, add_post, at, seed_day
+from tests.aggregator.digest.day import DAY, add_post, at, seed_day, seed_quiet_day
 
 ZONE = ZoneInfo("America/Toronto")
 
@@ -38,25 +38,37 @@ def test_featured_first_videos_apart_and_engagement_normalised_per_network(store
     day = content(store)
     assert [p.id for p in day.featured] == [ids["opening"]]
     assert [p.id for p in day.videos] == [ids["video"]]
-    engaged = [p.id for p in day.engaged]
-    assert ids["opening"] not in engaged and ids["video"] not in engaged
+    chosen = [p.id for p in day.highlights]
+    assert ids["opening"] not in chosen and ids["video"] not in chosen
     # 40 likes against Bluesky's small average outranks 2 on Mastodon, 1 last.
-    assert engaged.index(ids["popular"]) < engaged.index(ids["lunch"])
+    assert chosen.index(ids["popular"]) < chosen.index(ids["lunch"])
+    assert day.highlights_basis == "mixed"  # the evening post has no engagement
     assert (
         day.featured[0].image is not None and day.featured[0].image.path == "/media/demo/stage.jpg"
     )
 
 
-def test_normalisation_lets_a_small_network_win(store: Store) -> None:
-    add_post(store, "m1", at(9), likes=400)
-    add_post(store, "m2", at(9), likes=300)
-    add_post(store, "b1", at(9), network="bluesky", likes=40)
-    add_post(store, "b2", at(9), network="bluesky", likes=5)
-    posts = with_scores(content(store).posts)
-    assert [p.author_handle for p in most_engaged(posts, 2)] == [
-        "@b1@mastodon.example",
-        "@m1@mastodon.example",
-    ]
+def test_a_day_without_engagement_still_has_highlights_and_every_post_in_its_hour(
+    store: Store,
+) -> None:
+    ids = seed_quiet_day(store)
+    day = content(store)
+    assert day.featured == () and day.highlights_basis == "recency"
+    # The video is not official here: nothing sets it apart, it is one of the four voices.
+    assert {p.id for p in day.highlights} == set(ids.values())
+    assert [p.author_name for p in day.highlights][:2] == ["Jean Côté", "Chaîne UMQ"]
+    assert not day.by_session
+    assert [(part.anchor, part.hour, len(part.posts)) for part in day.parts] == [
+        ("h09", 9, 1), ("h11", 11, 1), ("h14", 14, 1), ("h16", 16, 1),
+    ]  # fmt: skip
+
+
+def test_a_day_whose_posts_are_all_engaged_is_ranked_by_engagement(store: Store) -> None:
+    add_post(store, "m1", at(9), likes=4)
+    add_post(store, "m2", at(10), likes=9)
+    day = content(store)
+    assert day.highlights_basis == "engagement"
+    assert [p.author_name for p in day.highlights] == ["Auteur m2", "Auteur m1"]
 
 
 def test_numbers_and_busiest_hour(store: Store) -> None:
