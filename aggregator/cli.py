@@ -24,7 +24,7 @@ from aggregator.environment import check_with_environment, environment_problems
 from aggregator.export import write_export
 from aggregator.livewall import Livewall
 from aggregator.models import Source
-from aggregator.scheduler import create_scheduler
+from aggregator.scheduler import create_scheduler, stop_collecting
 from aggregator.settings import ConfigError, Settings, check_file, default_config_path
 from aggregator.store import StoreError
 from aggregator.streams import StreamRunner
@@ -311,10 +311,14 @@ async def run_worker(app: Livewall) -> None:
     await streams.start()
     try:
         await stop.wait()
+        print("worker: stopping; collections in progress finish storing…", flush=True)
     finally:
         await streams.stop()
-        scheduler.shutdown(wait=False)
+        unfinished = await stop_collecting(scheduler, app.harvest)
+        if unfinished:
+            print(f"worker: stopped during {', '.join(unfinished)} (their next run catches up)")
         await app.aclose()
+    print("worker stopped.", flush=True)
 
 
 def cmd_docs(args: argparse.Namespace, app: Livewall | None) -> int:

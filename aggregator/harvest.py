@@ -37,6 +37,8 @@ MAX_BACKOFF = timedelta(hours=1)
 # A refused credential will not fix itself: wait long, staff must act (livewall sources).
 AUTH_PAUSE = timedelta(hours=1)
 RUN_TIMEOUT = 120.0
+# At a stop, how long runs in progress may take to finish storing what they collected.
+STOP_GRACE = 10.0
 USER_AGENT = "livewall/0.1 (+https://github.com/livewall/livewall)"
 
 
@@ -93,6 +95,7 @@ class Harvest:
         )
         self._collectors: dict[str, Collector] = {}
         self._running: set[str] = set()
+        self.stopping = False
 
     def sources(self) -> list[SourceOptions]:
         return [s for s in self.settings.sources if s.enabled]
@@ -102,8 +105,19 @@ class Harvest:
             self._collectors[options.name] = build_collector(options, self.context)
         return self._collectors[options.name]
 
+    async def stop(self, grace: float = STOP_GRACE) -> list[str]:
+        """Start no new run and give the runs in progress `grace` seconds to store what they
+        collected; return the sources still running after that."""
+        self.stopping = True
+        with anyio.move_on_after(grace):
+            while self._running:
+                await asyncio.sleep(0.05)
+        return sorted(self._running)
+
     async def run_due(self) -> list[IngestReport]:
         """Start every source whose next attempt has come; never two runs of one source."""
+        if self.stopping:
+            return []
         due = await anyio.to_thread.run_sync(self._due_names)
         names = [n for n in due if n not in self._running]
         return list(await asyncio.gather(*(self.run_source(n) for n in names)))

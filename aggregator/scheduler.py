@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -40,5 +41,19 @@ def create_scheduler(
 
 
 async def _tick(harvest: Harvest) -> None:
-    for report in await harvest.run_due():
+    try:
+        reports = await harvest.run_due()
+    except asyncio.CancelledError:
+        if not harvest.stopping:
+            raise
+        return  # a stop that did not wait for this run: not an error worth a traceback
+    for report in reports:
         log.info("%s", report.line())
+
+
+async def stop_collecting(scheduler: AsyncIOScheduler, harvest: Harvest) -> list[str]:
+    """Stop ticking, let the runs in progress store what they have, then shut down."""
+    scheduler.pause()
+    unfinished = await harvest.stop()
+    scheduler.shutdown(wait=False)
+    return unfinished

@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from aggregator.livewall import Livewall
 from aggregator.media_urls import shown_image
-from aggregator.scheduler import create_scheduler
+from aggregator.scheduler import create_scheduler, stop_collecting
 from aggregator.streams import StreamRunner
 from wall import api, heartbeat, hooks, media, messages
 from wall.assets import Assets
@@ -68,7 +68,7 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
             if streams is not None:
                 await streams.stop()
             if scheduler is not None:
-                scheduler.shutdown(wait=False)
+                await stop_collecting(scheduler, app.harvest)
             await prefetch.stop()
             await app.feed.stop()
             await app.aclose()

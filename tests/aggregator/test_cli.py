@@ -9,11 +9,16 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
+from aggregator.models import Post
+from aggregator.store import Store
 from tests.builders import REQUIRED_POST_FIELDS
+from tests.collectors.collector_fakes import FakeServer, Reply
 
 REPO = Path(__file__).resolve().parents[2]
 LIVEWALL = Path(sys.executable).parent / "livewall"
@@ -286,3 +291,44 @@ secret_env = "RELAIS_SECRET"
         "signed with a key made at each start, so every restart logs every moderator out "
         "(set a long random value, kept secret)",
     ]
+
+
+def test_a_worker_stopped_in_the_middle_of_a_collection_lets_it_finish(tmp_path: Path) -> None:
+    """SIGTERM while a feed is still answering: the run stores what it got, no traceback."""
+    feed = FakeServer()
+    rss = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>UMQ</title>'
+        "<item><title>Ouverture</title><guid>u-1</guid><link>https://umq.qc.ca/1</link>"
+        "<pubDate>Wed, 25 Nov 2026 14:00:00 GMT</pubDate></item></channel></rss>"
+    )
+    slow = Reply(200, rss, {"Content-Type": "application/rss+xml"}, delay=2.0)
+    feed.route("GET", "/feed.rss", slow)
+    feed.start()
+    config = tmp_path / "event.toml"
+    config.write_text(
+        f'[storage]\nurl = "sqlite:///{tmp_path}/wall.db"\n[[sources]]\nname = "umq"\n'
+        f'type = "feed"\nurl = "{feed.url("/feed.rss")}"\n',
+        encoding="utf-8",
+    )
+    worker = subprocess.Popen(
+        [str(LIVEWALL), "--config", str(config), "worker"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(**SECRET_KEY),
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not feed.to("/feed.rss") and time.monotonic() < deadline:
+            time.sleep(0.05)  # the collection has started: the feed is answering slowly
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=30)
+    finally:
+        feed.stop()
+    assert worker.returncode == 0 and "Traceback" not in err, err
+    assert "collections in progress finish" in out and out.rstrip().endswith("worker stopped.")
+    store = Store(f"sqlite:///{tmp_path}/wall.db")
+    with store.read() as session:
+        [stored] = session.exec(select(Post.external_id)).all()
+    assert stored.endswith("/u-1")
+    store.dispose()
