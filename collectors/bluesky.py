@@ -56,6 +56,8 @@ SENSITIVE_LABELS = frozenset({"sexual", "nudity", "porn", "graphic-media", "gore
 REFRESH_MARGIN = 300.0  # seconds of validity left below which the session is refreshed
 OVERLAP = timedelta(minutes=10)
 SEEN_KEPT = 500
+# Names the server gives an access token it will no longer take.
+TOKEN_REFUSED = ("ExpiredToken", "InvalidToken")
 
 
 class Options(SourceOptions):
@@ -419,8 +421,9 @@ class BlueskyCollector:
             )
             if response.is_success:
                 return response
-            if attempt == 0 and _xrpc_error(response) in ("ExpiredToken", "InvalidToken"):
-                self.session = None  # the server says so before our clock does: log in again
+            if attempt == 0 and _xrpc_error(response) in TOKEN_REFUSED:
+                # The server says so before our clock does: renew, then ask again once.
+                self.session = await self._renewed(session)
                 continue
             raise _refusal(response, self._auth_hint())
         raise AssertionError("unreachable")
@@ -429,13 +432,16 @@ class BlueskyCollector:
         return f"Bluesky refused the handle {self.options.handle} or the app password in {self.options.app_password_env}"
 
     async def _session(self) -> Session:
-        if self.session is not None and self.session.fresh(time.time()):
-            return self.session
-        if self.session is not None:
-            self.session = await self._refreshed(self.session)
         if self.session is None:
             self.session = await self._created()
+        elif not self.session.fresh(time.time()):
+            self.session = await self._renewed(self.session)
         return self.session
+
+    async def _renewed(self, session: Session) -> Session:
+        # Logging in again is limited (createSession: 30 per 5 minutes, 300 a day per
+        # account); a refresh is not, so it comes first.
+        return await self._refreshed(session) or await self._created()
 
     async def _created(self) -> Session:
         password = require_env(self.env, self.options.app_password_env)

@@ -271,15 +271,31 @@ async def test_session_is_refreshed_before_it_expires(
     assert "abcd" not in repr(source.session)
 
 
-async def test_expired_token_answer_logs_in_again(
+async def test_expired_token_answer_refreshes_the_session_without_logging_in_again(
     server: FakeServer, bluesky: FakeBluesky, http: httpx.AsyncClient
 ) -> None:
     source = collector(server, http)
-    await source.collect(SourceState())
-    bluesky.valid.clear()  # the server revoked it early
-    bluesky.post(1)
-    result = await source.collect(SourceState())
-    assert len(result.posts) == 1 and len(server.to(CREATE)) == 2
+    first = await source.collect(SourceState())
+    bluesky.valid.clear()  # the server expired the access token before its time
+    [new] = bluesky.post(1)
+    result = await source.collect(first.state)
+    assert [p.external_id for p in result.posts] == [new["uri"]]
+    assert (len(server.to(CREATE)), len(server.to(REFRESH))) == (1, 1)
+    [refresh] = server.to(REFRESH)
+    assert refresh.headers["authorization"].endswith("r")  # with the refresh token, not access
+
+
+async def test_a_refused_refresh_logs_in_again(
+    server: FakeServer, bluesky: FakeBluesky, http: httpx.AsyncClient
+) -> None:
+    source = collector(server, http)
+    first = await source.collect(SourceState())
+    bluesky.valid.clear()
+    bluesky.refresh_tokens.clear()  # the refresh token is gone too
+    [new] = bluesky.post(1)
+    result = await source.collect(first.state)
+    assert [p.external_id for p in result.posts] == [new["uri"]]
+    assert (len(server.to(CREATE)), len(server.to(REFRESH))) == (2, 1)
 
 
 async def test_wrong_app_password(
