@@ -39,6 +39,8 @@ AUTH_PAUSE = timedelta(hours=1)
 RUN_TIMEOUT = 120.0
 # At a stop, how long runs in progress may take to finish storing what they collected.
 STOP_GRACE = 10.0
+# The kind shown beside a notice (not an error): a run stopped at its page bound, more is owed.
+BACKLOG = "backlog"
 USER_AGENT = "livewall/0.1 (+https://github.com/livewall/livewall)"
 
 
@@ -92,6 +94,7 @@ class Harvest:
             hashtags=settings.event.hashtags,
             env=os.environ if env is None else env,
             languages=settings.event.languages,
+            event_start=settings.event.start_utc,
         )
         self._collectors: dict[str, Collector] = {}
         self._running: set[str] = set()
@@ -172,7 +175,23 @@ class Harvest:
     ) -> IngestReport:
         errors = source.consecutive_errors + 1 if result.error else 0
         when = next_attempt(options, utcnow(), errors, result.error, result.wait_at_least)
-        return self.pipeline.ingest(options, result, when)
+        report = self.pipeline.ingest(options, result, when)
+        if result.notice and result.error is None:
+            self._notify(options, result.notice)
+        return report
+
+    def _notify(self, options: SourceOptions, notice: str) -> None:
+        """Show staff a run that stopped at its bound, without counting it as a failure.
+
+        The posts and the state that owes the rest are already stored; the notice is what
+        `livewall sources` and the console show until a later run ends without one.
+        """
+        with self.store.write() as session:
+            stored = session.get(Source, options.name)
+            if stored is not None:
+                stored.last_error, stored.last_error_kind = notice, BACKLOG
+                session.add(stored)
+        log.warning("source %s: %s", options.name, notice)
 
     def _failed(
         self, options: SourceOptions, source: Source, error: CollectorError

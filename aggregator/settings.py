@@ -10,7 +10,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -57,6 +57,12 @@ class EventSettings(Section):
     program: str | None = Field(
         default=None, description="iCalendar file or URL of the event's program (digest sessions)."
     )
+    start: datetime | None = Field(
+        default=None,
+        description="When the event starts (2026-11-25T08:00, in the event's time zone unless "
+        "an offset is given). A source's first run reads back to it when it is further back "
+        "than the source's lookback_hours.",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -68,6 +74,23 @@ class EventSettings(Section):
                 "unknown time zone (use an IANA name such as America/Toronto)"
             ) from exc
         return name
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _a_day_or_a_moment(cls, value: Any) -> Any:
+        if not isinstance(value, str | date | None):
+            raise ValueError("must be a date or a date and time, such as 2026-11-25T08:00")
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return datetime.combine(value, time())
+        return value
+
+    @property
+    def start_utc(self) -> datetime | None:
+        """`start` as an instant; without an offset it is the event's local time."""
+        start = self.start
+        if start is not None and start.tzinfo is None:
+            start = start.replace(tzinfo=ZoneInfo(self.timezone))
+        return start.astimezone(UTC) if start else None
 
     @field_validator("languages")
     @classmethod

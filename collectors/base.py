@@ -8,9 +8,9 @@ network's format; it never touches the store. We only model what the product nee
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Protocol
 
@@ -113,6 +113,8 @@ class CollectResult:
     # A half-failure: what could be read is in `posts`, and this says what could not.
     error: CollectorError | None = None
     not_modified: bool = False
+    # Not a failure, but staff should know: a run stopped at its page bound, the rest is owed.
+    notice: str | None = None
 
 
 URL_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
@@ -192,6 +194,10 @@ class SourceOptions(BaseModel):
         ]
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass(frozen=True)
 class CollectorContext:
     """What a collector may use: an HTTP client, the event's hashtags and the environment."""
@@ -200,6 +206,10 @@ class CollectorContext:
     hashtags: tuple[str, ...]
     env: Mapping[str, str]
     languages: tuple[str, ...] = ("fr", "en")
+    # When the event starts (UTC): a first run reads back to it when that is further back.
+    event_start: datetime | None = None
+    # The time a first run measures its look-back window from (tests set the event's day).
+    clock: Callable[[], datetime] = utc_now
 
 
 class Collector(Protocol):

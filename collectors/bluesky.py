@@ -1,9 +1,11 @@
 """Bluesky: `app.bsky.feed.searchPosts` through an app-password session.
 
 Search needs an authenticated session since 2025. The session lives in the collector instance
-across runs and is refreshed before its access token expires. The cursor is the newest time
-seen; each run asks for posts `since` a little before it and drops those it already has, since
-search orders by a time that can trail the post's own.
+across runs and is refreshed before its access token expires. Each search remembers the newest
+time it read; each run asks for posts `since` a little before it and drops those it already has,
+since search orders by a time that can trail the post's own. A run that stops before it reached
+back to where it had to (the window's start at first, the newest time later) keeps that stretch
+as owed (`since`/`until`), and the next runs read it too.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import binascii
 import html
 import json
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -30,7 +32,6 @@ from collectors.base import (
     EnvName,
     ErrorKind,
     Media,
-    SourceOptions,
     SourceState,
 )
 from collectors.http import (
@@ -51,15 +52,20 @@ from collectors.http import (
     safe_url,
     text,
 )
+from collectors.window import Budget, PagedOptions, backlog_notice, window_since, with_window
 
 APP = "https://bsky.app"
 SENSITIVE_LABELS = frozenset({"sexual", "nudity", "porn", "graphic-media", "gore", "nsfl"})
 REFRESH_MARGIN = 300.0  # seconds of validity left below which the session is refreshed
 OVERLAP = timedelta(minutes=10)
 SEEN_KEPT = 500
+# `until` leaves out its own instant (milliseconds): one tick later takes it in.
+TICK = timedelta(milliseconds=1)
+# Names the server gives an access token it will no longer take.
+TOKEN_REFUSED = ("ExpiredToken", "InvalidToken")
 
 
-class Options(SourceOptions):
+class Options(PagedOptions):
     type: Literal["bluesky"] = Field(
         default="bluesky", description="Source type: Bluesky post search."
     )
@@ -89,17 +95,15 @@ class Options(SourceOptions):
         ge=1,
         le=100,
         strict=True,
-        description="Posts asked for per page (100 at most).",
-    )
-    lookback_hours: int = Field(
-        default=24,
-        ge=1,
-        le=24 * 30,
-        strict=True,
-        description="How far back the first run searches, in hours.",
+        description="Posts asked for per page (100 at most; the server may answer fewer).",
     )
     max_pages: int = Field(
-        default=10, ge=1, le=100, strict=True, description="Most pages read per search in one run."
+        default=50,
+        ge=1,
+        le=500,
+        strict=True,
+        description="Most pages read per search in one run. A run that reaches it keeps what it "
+        "read, says so in `livewall sources` (backlog), and the next run goes on from there.",
     )
 
 
@@ -336,6 +340,77 @@ def _session_from(payload: Any) -> Session:
         return Session(identifier(payload["accessJwt"]), identifier(payload["refreshJwt"]))
 
 
+# --- what each search still has to read, kept between runs -----------------------------------
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Span:
+    """Search results still to read: filed at `since` or later, and before `until` (None: now)."""
+
+    since: datetime
+    until: datetime | None = None
+
+    def params(self) -> list[tuple[str, str]]:
+        bounds = [("since", _iso(self.since))]
+        return bounds + ([("until", _iso(self.until))] if self.until else [])
+
+
+@dataclass
+class Progress:
+    """One search between runs: the newest time it read, and the stretches a run left unread."""
+
+    newest: datetime | None = None
+    owed: list[Span] = field(default_factory=list)  # newest first
+
+    @classmethod
+    def load(cls, raw: Any, newest: datetime | None) -> Progress:
+        if not isinstance(raw, dict):
+            return cls(newest)
+        owed = [
+            Span(since, until)
+            for pair in raw.get("owed") or []
+            if isinstance(pair, list) and len(pair) == 2
+            if (since := parse_iso_datetime(pair[0])) and (until := parse_iso_datetime(pair[1]))
+        ]
+        return cls(parse_iso_datetime(raw.get("newest")), owed)
+
+    def dump(self) -> dict[str, Any]:
+        return {
+            "newest": self.newest.isoformat() if self.newest else None,
+            "owed": [[s.since.isoformat(), s.until.isoformat()] for s in self.owed if s.until],
+        }
+
+
+@dataclass
+class Run:
+    """What one run found across its searches, and the first failure that stopped it."""
+
+    found: dict[str, Found] = field(default_factory=dict)
+    pages: int = 0
+    unreadable: int = 0
+    error: CollectorError | None = None
+    notice: str | None = None
+
+
+@dataclass
+class SpanRead:
+    """How far one span's pages reached, and whether they reached its start."""
+
+    newest: datetime | None = None
+    oldest: datetime | None = None
+    complete: bool = False
+
+    def saw(self, page: list[Found]) -> None:
+        times = [f.sort_time for f in page]
+        if times:
+            self.newest = max(times + ([self.newest] if self.newest else []))
+            self.oldest = min(times + ([self.oldest] if self.oldest else []))
+
+
 # --- the collector ---------------------------------------------------------------------------
 
 
@@ -344,6 +419,7 @@ class BlueskyCollector:
         self, options: Options, context: CollectorContext, retry: RetryPolicy = DEFAULT_RETRY
     ) -> None:
         self.options = options
+        self.context = context
         self.http = context.http
         self.env = context.env
         self.retry = retry
@@ -351,68 +427,105 @@ class BlueskyCollector:
         self.session: Session | None = None
 
     async def collect(self, state: SourceState) -> CollectResult:
-        seen = set(state.extra.get("seen") or [])
-        newest = parse_iso_datetime(state.cursor)
-        since = (
-            (newest - OVERLAP)
-            if newest
-            else datetime.now(UTC) - timedelta(hours=self.options.lookback_hours)
-        )
-        pages = self.options.max_pages if newest else 1
-        found: dict[str, Found] = {}
-        unreadable = 0
-        for params in self._searches():
-            results, odd = await self._search(params, since, pages)
-            unreadable += odd
-            found.update((f.uri, f) for f in results if f.uri not in seen)
-        return self._result(state, found, seen, unreadable)
+        since = window_since(state.extra, self.options, self.context)
+        searches = state.extra.get("searches")
+        saved = searches if isinstance(searches, dict) else {}
+        # A state from before searches kept their own progress: its cursor served them all.
+        legacy = None if saved else parse_iso_datetime(state.cursor)
+        run_budget = Budget(self.options.max_pages)
+        run = Run()
+        progress: dict[str, Any] = {}
+        for query, params in self._searches():
+            before = Progress.load(saved.get(query), legacy)
+            budget = run_budget.share(self.options.max_pages)  # per search, one deadline
+            after = await self._search(params, before, since, budget, run)
+            progress[query] = after.dump()
+        if run.error is not None and not run.pages:
+            raise run.error
+        return self._result(state, since, run, progress)
 
     def _result(
-        self, state: SourceState, found: dict[str, Found], seen: set[str], unreadable: int
+        self, state: SourceState, since: datetime, run: Run, progress: dict[str, Any]
     ) -> CollectResult:
-        ordered = sorted(found.values(), key=lambda f: f.sort_time)
-        times = [f.sort_time for f in ordered] + (
-            [t] if (t := parse_iso_datetime(state.cursor)) else []
-        )
-        cursor = max(times).isoformat() if times else state.cursor
+        seen = set(state.extra.get("seen") or [])
+        fresh = [f for f in run.found.values() if f.uri not in seen and f.sort_time >= since]
+        ordered = sorted(fresh, key=lambda f: f.sort_time)
+        newest = [t for p in progress.values() if (t := parse_iso_datetime(p["newest"]))]
+        cursor = max(newest).isoformat() if newest else state.cursor
         remembered = [*(state.extra.get("seen") or []), *(f.uri for f in ordered)][-SEEN_KEPT:]
+        extra = {**with_window(state.extra, since), "seen": remembered, "searches": progress}
         result = CollectResult(
             posts=[f.candidate for f in ordered if f.candidate],
-            state=SourceState(cursor, None, None, {**state.extra, "seen": remembered}),
+            state=SourceState(cursor, None, None, extra),
+            error=run.error,
+            notice=run.notice,
         )
-        if unreadable:
+        if run.unreadable and result.error is None:
             result.error = CollectorError(
-                ErrorKind.BAD_PAYLOAD, f"{unreadable} posts could not be read"
+                ErrorKind.BAD_PAYLOAD, f"{run.unreadable} posts could not be read"
             )
         return result
 
-    def _searches(self) -> list[list[tuple[str, str]]]:
+    def _searches(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """Each search, named by its query: that name keys its progress in the state."""
         # Several `tag` parameters would have to ALL match: one search per hashtag instead.
         common = [("sort", "latest"), ("limit", str(self.options.limit))]
         if self.options.query:
-            return [[("q", self.options.query), *common]]
+            return [(self.options.query, [("q", self.options.query), *common])]
         if not self.hashtags:
             raise CollectorError(ErrorKind.CONFIG, "no hashtag to search: set hashtags or query")
-        return [[("q", f"#{tag}"), ("tag", tag), *common] for tag in self.hashtags]
+        return [(f"#{tag}", [("q", f"#{tag}"), ("tag", tag), *common]) for tag in self.hashtags]
 
     async def _search(
-        self, params: list[tuple[str, str]], since: datetime, pages: int
-    ) -> tuple[list[Found], int]:
-        found: list[Found] = []
-        unreadable = 0
+        self,
+        params: list[tuple[str, str]],
+        before: Progress,
+        since: datetime,
+        budget: Budget,
+        run: Run,
+    ) -> Progress:
+        """What is newer than the search's newest time, then what earlier runs left owed."""
+        start = max(before.newest - OVERLAP, since) if before.newest else since
+        newer = SpanRead() if run.error else await self._read(params, Span(start), budget, run)
+        newest = [t for t in (before.newest, newer.newest) if t]
+        after = Progress(max(newest) if newest else None)
+        if not newer.complete and newer.oldest:
+            after.owed.append(Span(start, newer.oldest + TICK))
+        rest = budget.rest()
+        for span in before.owed:
+            read = SpanRead() if run.error else await self._read(params, span, rest, run)
+            if not read.complete:
+                # What stays owed reaches up to the oldest post read, its instant included.
+                after.owed.append(
+                    Span(span.since, read.oldest + TICK if read.oldest else span.until)
+                )
+        if budget.hit and run.notice is None:
+            run.notice = backlog_notice(budget, f"the search {dict(params)['q']}")
+        return after
+
+    async def _read(
+        self, params: list[tuple[str, str]], span: Span, budget: Budget, run: Run
+    ) -> SpanRead:
+        """One span, newest page first, until it is read through or the run must stop."""
+        read = SpanRead()
         cursor: str | None = None
-        for _ in range(pages):
-            page_params = [*params, ("since", since.isoformat().replace("+00:00", "Z"))]
-            if cursor:
-                page_params.append(("cursor", cursor))
-            response = await self._xrpc("app.bsky.feed.searchPosts", page_params)
-            page, cursor, odd = parse_search(json_body(response))
-            found.extend(page)
-            unreadable += odd
+        while budget.take():
+            query = [*params, *span.params(), *([("cursor", cursor)] if cursor else [])]
+            try:
+                response = await self._xrpc("app.bsky.feed.searchPosts", query)
+                page, cursor, odd = parse_search(json_body(response))
+            except CollectorError as error:
+                run.error = error
+                return read
+            run.pages += 1
+            run.unreadable += odd
+            run.found.update((f.uri, f) for f in page)
+            read.saw(page)
             # Newest first: a page reaching back before `since` is the last one needed.
-            if not cursor or not page or min(f.sort_time for f in page) < since:
-                break
-        return found, unreadable
+            if not cursor or not (page or odd) or (read.oldest and read.oldest < span.since):
+                read.complete = True
+                return read
+        return read
 
     async def _xrpc(self, method: str, params: list[tuple[str, str]]) -> httpx.Response:
         for attempt in range(2):
@@ -428,8 +541,9 @@ class BlueskyCollector:
             )
             if response.is_success:
                 return response
-            if attempt == 0 and _xrpc_error(response) in ("ExpiredToken", "InvalidToken"):
-                self.session = None  # the server says so before our clock does: log in again
+            if attempt == 0 and _xrpc_error(response) in TOKEN_REFUSED:
+                # The server says so before our clock does: renew, then ask again once.
+                self.session = await self._renewed(session)
                 continue
             raise _refusal(response, self._auth_hint())
         raise AssertionError("unreachable")
@@ -438,13 +552,16 @@ class BlueskyCollector:
         return f"Bluesky refused the handle {self.options.handle} or the app password in {self.options.app_password_env}"
 
     async def _session(self) -> Session:
-        if self.session is not None and self.session.fresh(time.time()):
-            return self.session
-        if self.session is not None:
-            self.session = await self._refreshed(self.session)
         if self.session is None:
             self.session = await self._created()
+        elif not self.session.fresh(time.time()):
+            self.session = await self._renewed(self.session)
         return self.session
+
+    async def _renewed(self, session: Session) -> Session:
+        # Logging in again is limited (createSession: 30 per 5 minutes, 300 a day per
+        # account); a refresh is not, so it comes first.
+        return await self._refreshed(session) or await self._created()
 
     async def _created(self) -> Session:
         password = require_env(self.env, self.options.app_password_env)

@@ -1,7 +1,9 @@
 """RSS and Atom feeds (RSS 0.9x, 1.0/RDF, 2.0, Atom), read with conditional GET and feedparser.
 
-A feed is a snapshot of its latest entries: every fetch that brings a body yields all of them
-and the pipeline keeps what is new or changed. Feeds cannot say that an entry was deleted.
+A feed is a snapshot of its latest entries: every fetch that brings a body yields those inside
+the source's look-back window and the pipeline keeps what is new or changed. A feed is one
+document, so there is nothing to page through; an entry older than the window's start is never
+taken, so a first run does not bring years of news. Feeds cannot say an entry was deleted.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from collectors.base import (
     CollectResult,
     ErrorKind,
     Media,
-    SourceOptions,
     SourceState,
 )
 from collectors.http import (
@@ -39,13 +40,14 @@ from collectors.http import (
     safe_url,
     text,
 )
+from collectors.window import WindowOptions, window_since, with_window
 
 # feedparser's notices that the HTTP headers and the document disagree about the encoding
 # or type: the entries are read correctly all the same, so staff need not hear of it.
 HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
 
-class Options(SourceOptions):
+class Options(WindowOptions):
     type: Literal["feed"] = Field(default="feed", description="Source type: an RSS or Atom feed.")
     url: HttpUrl = Field(description="Address of the RSS or Atom feed (http or https).")
     every: int = Field(
@@ -220,10 +222,12 @@ class FeedCollector:
         self, options: Options, context: CollectorContext, retry: RetryPolicy = DEFAULT_RETRY
     ) -> None:
         self.options = options
+        self.context = context
         self.http = context.http
         self.retry = retry
 
     async def collect(self, state: SourceState) -> CollectResult:
+        since = window_since(state.extra, self.options, self.context)
         response = await fetch(
             self.http,
             self.options.url,
@@ -244,8 +248,9 @@ class FeedCollector:
             cursor=state.cursor,
             etag=response.headers.get("etag"),
             last_modified=response.headers.get("last-modified"),
-            extra=state.extra,
+            extra=with_window(state.extra, since),
         )
+        posts = [p for p in posts if p.created_at >= since]
         return CollectResult(posts=posts, state=new_state, error=warning)
 
 

@@ -7,6 +7,7 @@ servers one post. The cursor is the highest server-local status id collected.
 
 from __future__ import annotations
 
+import bisect
 import html
 import json
 import re
@@ -30,7 +31,6 @@ from collectors.base import (
     ErrorKind,
     Media,
     Secret,
-    SourceOptions,
     SourceState,
 )
 from collectors.http import (
@@ -53,6 +53,7 @@ from collectors.http import (
     safe_url,
     text,
 )
+from collectors.window import Budget, PagedOptions, backlog_notice, window_since, with_window
 
 RECENT_KEPT = 200
 PUBLIC_VISIBILITIES = ("public", "unlisted")
@@ -62,7 +63,7 @@ SHORTCODE = re.compile(r":([A-Za-z0-9_]+):")
 STREAM_TIMEOUT = httpx.Timeout(10.0, read=60.0)
 
 
-class Options(SourceOptions):
+class Options(PagedOptions):
     type: Literal["mastodon"] = Field(
         default="mastodon", description="Source type: a hashtag timeline on one Mastodon server."
     )
@@ -91,20 +92,6 @@ class Options(SourceOptions):
         le=40,
         strict=True,
         description="Statuses asked for per page (40 at most).",
-    )
-    backfill_pages: int = Field(
-        default=1,
-        ge=1,
-        le=10,
-        strict=True,
-        description="Pages of past statuses read on the first run, before any cursor exists.",
-    )
-    max_pages: int = Field(
-        default=25,
-        ge=1,
-        le=200,
-        strict=True,
-        description="Most pages read in one run; a larger burst continues on the next run.",
     )
     recheck_per_run: int = Field(
         default=3,
@@ -140,6 +127,7 @@ class Seen:
     timeline_id: str
     status_id: str  # the original's id when the entry is a boost
     candidate: Candidate | None  # None: not for the wall (reply, private, direct)
+    at: datetime | None = None  # when the entry reached the timeline (a boost: when boosted)
 
 
 def id_order(status_id: str) -> tuple[int, str]:
@@ -166,7 +154,9 @@ def parse_entry(status: Any, host: str) -> Seen:
     with reading("Mastodon status"):
         original = status["reblog"] or status
         timeline_id = identifier(status["id"])
-        return Seen(timeline_id, identifier(original["id"]), status_to_candidate(original, host))
+        candidate = status_to_candidate(original, host)
+        at = parse_iso_datetime(status.get("created_at"))
+        return Seen(timeline_id, identifier(original["id"]), candidate, at)
 
 
 def status_to_candidate(status: Any, host: str) -> Candidate | None:
@@ -273,7 +263,9 @@ class Recent:
     def remember(self, status_id: str, candidate: Candidate) -> None:
         edited = candidate.edited_at.isoformat() if candidate.edited_at else ""
         self.forget(status_id)
-        self.entries.append([status_id, candidate.external_id, edited])
+        # In id order, so a look-back's older statuses never push the newest ones out.
+        entry = [status_id, candidate.external_id, edited]
+        bisect.insort(self.entries, entry, key=lambda e: id_order(e[0]))
 
     def forget(self, status_id: str) -> str | None:
         for entry in self.entries:
@@ -300,12 +292,31 @@ def _is_entry(value: object) -> bool:
 # --- the collector ---------------------------------------------------------------------------
 
 
+OLDER_THAN = "older_than"  # in the state: where a look-back still under way goes on
+
+
 @dataclass
 class Timeline:
+    """What one run read of the hashtag timeline, and where it stopped."""
+
     seen: list[Seen] = field(default_factory=list)
     unreadable: int = 0
     wait: float | None = None
     error: CollectorError | None = None
+    # The max_id the look-back goes on from next run; None once it reached the window's start.
+    older_than: str | None = None
+
+    @property
+    def stopped(self) -> bool:
+        return self.error is not None or self.wait is not None
+
+    def add(self, response: httpx.Response, host: str) -> tuple[list[Seen], bool]:
+        """The page's entries, and whether it had any (some may have been unreadable)."""
+        seen, unreadable = parse_timeline(json_body(response), host)
+        self.seen.extend(seen)
+        self.unreadable += unreadable
+        self.wait = rate_limit_wait(response.headers, datetime.now(UTC))
+        return seen, bool(seen or unreadable)
 
 
 OnResult = Callable[[CollectResult], Awaitable[None]]
@@ -316,6 +327,7 @@ class MastodonCollector:
         self, options: Options, context: CollectorContext, retry: RetryPolicy = DEFAULT_RETRY
     ) -> None:
         self.options = options
+        self.context = context
         self.http = context.http
         self.env = context.env
         self.retry = retry
@@ -323,12 +335,27 @@ class MastodonCollector:
         self.host = urlsplit(options.instance).netloc
 
     async def collect(self, state: SourceState) -> CollectResult:
+        """Statuses newer than the cursor, then the look-back still owed, within one page budget.
+
+        The first run has no cursor: it reads from the newest status back to the window's
+        start, and the newest id it met becomes the cursor. A run that stops before the start
+        keeps the id it reached (`older_than`), and the next runs read both what came since
+        the cursor and what lies between `older_than` and the window's start.
+        """
         if not self.hashtags:
             raise CollectorError(ErrorKind.CONFIG, "no hashtag to follow: set hashtags")
         headers = self._headers()
-        timeline = await self._read_timeline(state.cursor, headers)
+        since = window_since(state.extra, self.options, self.context)
+        budget = Budget(self.options.max_pages)
+        timeline = Timeline(older_than=_owed(state))
+        if state.cursor:
+            await self._read_newer(state.cursor, headers, budget, timeline)
+        if state.cursor is None:
+            await self._read_older(None, since, headers, budget, timeline)
+        elif timeline.older_than and not timeline.stopped:
+            await self._read_older(timeline.older_than, since, headers, budget.rest(), timeline)
         recent = Recent.load(state.extra)
-        posts, cursor = self._keep(timeline.seen, recent, state.cursor)
+        posts, cursor = self._keep(timeline.seen, recent, state.cursor, since)
         result = CollectResult(posts=posts, wait_at_least=timeline.wait, error=timeline.error)
         if timeline.unreadable and result.error is None:
             result.error = CollectorError(
@@ -336,17 +363,25 @@ class MastodonCollector:
             )
         if result.error is None and timeline.wait is None:
             await self._recheck(recent, headers, {p.external_id for p in posts}, result)
-        extra = {**state.extra, **recent.dump()}
+        if budget.hit:
+            owed = f"the look-back to {since:%Y-%m-%d %H:%M} UTC" if timeline.older_than else ""
+            result.notice = backlog_notice(budget, owed or "the newer posts")
+        extra = {**with_window(state.extra, since), **recent.dump()}
+        extra.pop(OLDER_THAN, None)
+        if timeline.older_than:
+            extra[OLDER_THAN] = timeline.older_than
         result.state = SourceState(cursor, state.etag, state.last_modified, extra)
         return result
 
     def _keep(
-        self, seen: list[Seen], recent: Recent, cursor: str | None
+        self, seen: list[Seen], recent: Recent, cursor: str | None, since: datetime
     ) -> tuple[list[Candidate], str | None]:
         posts: dict[str, Candidate] = {}
         for entry in sorted(seen, key=lambda s: id_order(s.timeline_id)):
             if cursor is None or id_order(entry.timeline_id) > id_order(cursor):
                 cursor = entry.timeline_id
+            if entry.at is not None and entry.at < since:
+                continue  # read on the way to the window's start, but older than it
             if entry.candidate and entry.candidate.external_id not in posts:
                 posts[entry.candidate.external_id] = entry.candidate
                 recent.remember(entry.status_id, entry.candidate)
@@ -372,34 +407,62 @@ class MastodonCollector:
             retry=self.retry,
         )
 
-    async def _read_timeline(self, cursor: str | None, headers: dict[str, str]) -> Timeline:
-        """New statuses since the cursor, page after page; the first run reads only the latest."""
+    def _first_page(self, cursor: tuple[str, str] | None) -> tuple[str, Any]:
         first, *others = self.hashtags
-        url: str | None = f"{self.options.instance}/api/v1/timelines/tag/{quote(first, safe='')}"
-        params: Any = [("any[]", t) for t in others] + [("limit", self.options.limit)]
-        if cursor:
-            params.append(("min_id", cursor))
+        url = f"{self.options.instance}/api/v1/timelines/tag/{quote(first, safe='')}"
+        params = [("any[]", t) for t in others] + [("limit", self.options.limit)]
+        return url, params + ([cursor] if cursor else [])
+
+    async def _page(
+        self, url: str, params: Any, headers: dict[str, str], timeline: Timeline
+    ) -> httpx.Response | None:
+        """One page, or None when it failed after earlier pages (which are kept)."""
+        try:
+            return await self._get(url, params, headers)
+        except CollectorError as error:
+            if not timeline.seen:
+                raise
+            timeline.error = error
+            return None
+
+    async def _read_newer(
+        self, cursor: str, headers: dict[str, str], budget: Budget, timeline: Timeline
+    ) -> None:
+        """Statuses newer than the cursor, oldest page first, so a stop leaves no gap behind."""
         # With min_id the server answers the page just newer than it; "prev" walks newer still.
-        rel, pages = (
-            ("prev", self.options.max_pages) if cursor else ("next", self.options.backfill_pages)
-        )
-        timeline = Timeline()
-        while url and pages > 0:
-            try:
-                response = await self._get(url, params, headers)
-            except CollectorError as error:
-                if not timeline.seen:
-                    raise
-                timeline.error = error  # keep what the earlier pages brought
-                break
-            seen, unreadable = parse_timeline(json_body(response), self.host)
-            timeline.seen.extend(seen)
-            timeline.unreadable += unreadable
-            timeline.wait = rate_limit_wait(response.headers, datetime.now(UTC))
-            if (not seen and not unreadable) or timeline.wait is not None:
-                break
-            url, params, pages = response.links.get(rel, {}).get("url"), None, pages - 1
-        return timeline
+        url: str | None
+        url, params = self._first_page(("min_id", cursor))
+        while url and budget.take():
+            response = await self._page(url, params, headers, timeline)
+            if response is None or not timeline.add(response, self.host)[1] or timeline.wait:
+                return
+            url, params = response.links.get("prev", {}).get("url"), None
+
+    async def _read_older(
+        self,
+        max_id: str | None,
+        since: datetime,
+        headers: dict[str, str],
+        budget: Budget,
+        timeline: Timeline,
+    ) -> None:
+        """From `max_id` (or the newest status) back to the window's start, newest page first."""
+        url: str | None
+        url, params = self._first_page(("max_id", max_id) if max_id else None)
+        while url and budget.take():
+            response = await self._page(url, params, headers, timeline)
+            if response is None:
+                return
+            seen, any_entry = timeline.add(response, self.host)
+            url, params = response.links.get("next", {}).get("url"), None
+            reached_start = any(s.at is not None and s.at < since for s in seen)
+            if not any_entry or reached_start or url is None:
+                timeline.older_than = None
+                return
+            oldest = min((s.timeline_id for s in seen), key=id_order, default=None)
+            timeline.older_than = _max_id(url) or oldest or timeline.older_than
+            if timeline.wait:
+                return
 
     async def _recheck(
         self, recent: Recent, headers: dict[str, str], fresh: set[str], result: CollectResult
@@ -503,6 +566,19 @@ class MastodonCollector:
                 raise error_for_exception(exc, url) from None
             # A dropped stream is expected: returning hands over to polling.
         scope.cancel()
+
+
+def _owed(state: SourceState) -> str | None:
+    owed = state.extra.get(OLDER_THAN)
+    return owed if isinstance(owed, str) and owed and state.cursor else None
+
+
+def _max_id(url: str) -> str | None:
+    """The max_id of a Link "next" address: where the page after it starts."""
+    try:
+        return httpx.URL(url).params.get("max_id") or None
+    except (httpx.InvalidURL, TypeError):
+        return None
 
 
 def _first(group: BaseExceptionGroup[CollectorError]) -> CollectorError:

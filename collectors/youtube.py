@@ -3,7 +3,8 @@ for whether a stream is live now.
 
 The feeds cost no quota; `videos.list` costs one unit per call and is asked at most once per
 `live_check_every` seconds, for up to 50 streams at once. Without an API key every stream from
-the live feed shows as upcoming.
+the live feed shows as upcoming. Videos and streams published before the source's look-back
+window are left out, except a stream the Data API says is live or upcoming.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from collectors.base import (
     LiveState,
     Media,
     Secret,
-    SourceOptions,
     SourceState,
 )
 from collectors.feed import read_feed
@@ -47,6 +47,7 @@ from collectors.http import (
     safe_url,
     text,
 )
+from collectors.window import WindowOptions, window_since, with_window
 
 WATCH = "https://www.youtube.com/watch?v="
 QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded", "rateLimitExceeded"})
@@ -55,7 +56,7 @@ API_BATCH = 50
 CHANNEL_ID = re.compile(r"UC[A-Za-z0-9_-]{22}")
 
 
-class Options(SourceOptions):
+class Options(WindowOptions):
     type: Literal["youtube"] = Field(
         default="youtube", description="Source type: a YouTube channel's videos and live streams."
     )
@@ -204,12 +205,14 @@ class YouTubeCollector:
         self, options: Options, context: CollectorContext, retry: RetryPolicy = DEFAULT_RETRY
     ) -> None:
         self.options = options
+        self.context = context
         self.http = context.http
         self.env = context.env
         self.retry = retry
 
     async def collect(self, state: SourceState) -> CollectResult:
-        extra = dict(state.extra)
+        since = window_since(state.extra, self.options, self.context)
+        extra = with_window(state.extra, since)
         now = time.time()
         check_live = self._live_check_due(extra, now)
         uploads_url = self._feed_url(channel_id=self.options.channel_id)
@@ -251,6 +254,11 @@ class YouTubeCollector:
         for stream in streams:
             stream.live_state = known.get(stream.external_id, "upcoming")
         stream_ids = {s.external_id for s in streams}
+        since = window_since(extra, self.options, self.context)
+        # An old stream the Data API says is live or to come is the event's: keep it.
+        current = {i for i, state in known.items() if state != "ended"}
+        videos = [v for v in videos if v.created_at >= since]
+        streams = [s for s in streams if s.created_at >= since or s.external_id in current]
         extra.update(_validators("live_", live))
         new_state = SourceState(
             state.cursor,

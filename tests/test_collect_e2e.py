@@ -194,6 +194,8 @@ class Networks:
 [event]
 name = "Assises de bout en bout"
 hashtags = ["AssisesUMQ"]
+# The feeds' fixtures date from the event's first days: the first run reads back to them.
+start = 2026-11-24T00:00:00
 [storage]
 url = "{database_url}"
 [moderation]

@@ -1,19 +1,24 @@
-"""Child process for the crash test: ingests a large source page by page until done.
+"""Child process for the crash tests, which the parent kills with SIGKILL in the middle.
 
-Each page is stored together with the cursor that follows it, exactly as a collector's
-result is; the parent kills this process with SIGKILL somewhere in the middle.
+`crash_child.py URL` ingests a large source page by page until done: each page is stored
+together with the cursor that follows it, exactly as a collector's result is.
+`crash_child.py harvest CONFIG` runs the configuration's one source again and again, as the
+worker would, until it owes nothing more (no look-back under way, no run cut at its bound).
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from aggregator.ingest import Pipeline
+from aggregator.livewall import Livewall
 from aggregator.models import Source
 from aggregator.rules import Rules
+from aggregator.settings import load_settings
 from aggregator.store import Store
 from collectors.base import CollectResult, SourceState
 from tests.builders import candidate, source
@@ -42,5 +47,23 @@ def main(url: str) -> None:
         print(cursor, flush=True)
 
 
+async def harvest(config: str) -> None:
+    app = Livewall(load_settings(config), env={})
+    [options] = app.settings.sources
+    try:
+        while True:
+            report = await app.harvest.run_source(options.name)
+            print(report.new, flush=True)
+            source = app.harvest.load(options)
+            if "older_than" not in source.extra and source.last_error is None:
+                return
+    finally:
+        await app.aclose()
+        app.store.dispose()
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if sys.argv[1] == "harvest":
+        asyncio.run(harvest(sys.argv[2]))
+    else:
+        main(sys.argv[1])

@@ -10,6 +10,8 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -296,10 +298,11 @@ secret_env = "RELAIS_SECRET"
 def test_a_worker_stopped_in_the_middle_of_a_collection_lets_it_finish(tmp_path: Path) -> None:
     """SIGTERM while a feed is still answering: the run stores what it got, no traceback."""
     feed = FakeServer()
+    published = format_datetime(datetime.now(UTC))  # inside the first run's look-back window
     rss = (
         '<?xml version="1.0"?><rss version="2.0"><channel><title>UMQ</title>'
         "<item><title>Ouverture</title><guid>u-1</guid><link>https://umq.qc.ca/1</link>"
-        "<pubDate>Wed, 25 Nov 2026 14:00:00 GMT</pubDate></item></channel></rss>"
+        f"<pubDate>{published}</pubDate></item></channel></rss>"
     )
     slow = Reply(200, rss, {"Content-Type": "application/rss+xml"}, delay=2.0)
     feed.route("GET", "/feed.rss", slow)

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlmodel import select
 
+from aggregator.cli import source_row
 from aggregator.harvest import AUTH_PAUSE, MAX_BACKOFF, next_attempt
 from aggregator.livewall import Livewall
 from aggregator.models import Post, Source, utcnow
@@ -14,6 +16,8 @@ from aggregator.scheduler import create_scheduler
 from aggregator.settings import Settings
 from collectors.base import CollectorError, CollectResult, ErrorKind, SourceState
 from tests.builders import NOW, candidate, source
+from tests.collectors.collector_fakes import FakeServer
+from tests.collectors.test_mastodon import FakeMastodon
 
 pytestmark = pytest.mark.anyio
 
@@ -152,3 +156,87 @@ async def test_half_valid_answer_keeps_posts_and_the_error(livewall: Livewall) -
     assert report.new == 1 and "mismatched tag" in (report.error or "")
     assert state.cursor == "c1" and state.consecutive_errors == 1
     await livewall.aclose()
+
+
+async def test_a_run_stopped_at_its_bound_is_a_notice_not_a_failure(livewall: Livewall) -> None:
+    notice = "read 2 pages, the most for one run (max_pages): the look-back continues next run"
+    bounded = CollectResult(
+        posts=[candidate("1")], state=SourceState("c1", extra={"older_than": "9"}), notice=notice
+    )
+    caught_up = CollectResult(state=SourceState("c1"))
+    with_collector(livewall, Scripted(bounded, caught_up))
+    report = await livewall.harvest.run_source("demo")
+    state = state_of(livewall)
+    assert report.new == 1 and report.error is None
+    assert (state.cursor, state.extra) == ("c1", {"older_than": "9"})
+    assert (state.consecutive_errors, state.last_error_kind, state.last_error) == (
+        0,
+        "backlog",
+        notice,
+    )
+    every = livewall.settings.source("demo").every
+    assert state.next_attempt is not None
+    assert state.next_attempt <= utcnow() + timedelta(seconds=every)  # its pace, no backoff
+    row = source_row(livewall.settings.source("demo"), state)
+    assert row[2] == "ok" and row[-1] == f"backlog: {notice}"
+    await livewall.harvest.run_source("demo")
+    assert state_of(livewall).last_error is None  # a run that owes nothing clears it
+    await livewall.aclose()
+
+
+async def test_the_event_start_reaches_the_collectors(make_settings: Any, store: Any) -> None:
+    event = {"name": "Assises", "hashtags": ["AssisesUMQ"], "start": "2026-11-25T08:00"}
+    app = Livewall(make_settings(event=event), store=store, env={})
+    start = app.harvest.context.event_start
+    assert start is not None and start.isoformat() == "2026-11-25T13:00:00+00:00"
+    await app.aclose()
+
+
+@pytest.fixture
+def mastodon() -> Iterator[FakeMastodon]:
+    server = FakeServer()
+    server.start()
+    yield FakeMastodon(server)
+    server.stop()
+
+
+def mastodon_source(mastodon: FakeMastodon, **options: Any) -> dict[str, Any]:
+    instance = mastodon.server.base_url
+    return {"name": "mq", "type": "mastodon", "instance": instance, **options}
+
+
+def stored_uris(livewall: Livewall) -> list[str]:
+    with livewall.store.read() as session:
+        return list(session.exec(select(Post.external_id).where(Post.source == "mq")))
+
+
+async def test_first_start_stores_every_post_of_the_morning(
+    make_settings: Any, store: Any, mastodon: FakeMastodon
+) -> None:
+    mastodon.post(57)  # one page holds 40
+    app = Livewall(make_settings(sources=[mastodon_source(mastodon)]), store=store, env={})
+    report = await app.harvest.run_source("mq")
+    assert report.new == 57 and report.error is None
+    assert sorted(stored_uris(app)) == sorted(s["uri"] for s in mastodon.statuses)
+    await app.aclose()
+
+
+async def test_a_look_back_cut_by_its_bound_is_finished_by_the_next_runs(
+    make_settings: Any, store: Any, mastodon: FakeMastodon
+) -> None:
+    mastodon.post(150)
+    sources = [mastodon_source(mastodon, max_pages=2, recheck_per_run=0)]
+    app = Livewall(make_settings(sources=sources), store=store, env={})
+    first = await app.harvest.run_source("mq")
+    with app.store.read() as session:
+        state = session.get(Source, "mq")
+    assert first.new == 80 and first.error is None
+    assert state is not None and state.last_error_kind == "backlog"
+    assert state.consecutive_errors == 0 and "older_than" in state.extra
+    mastodon.post(10)
+    for _ in range(5):  # two pages a run, one more for the look-back: 70 left, 10 newer
+        await app.harvest.run_source("mq")
+    uris = stored_uris(app)
+    assert sorted(uris) == sorted(s["uri"] for s in mastodon.statuses)
+    assert app.harvest.load(app.settings.source("mq")).last_error is None
+    await app.aclose()

@@ -365,3 +365,19 @@ def error_of_path(path: Path) -> str:
     with pytest.raises(ConfigError) as caught:
         load_settings(path)
     return str(caught.value)
+
+
+def test_event_start_is_a_day_or_a_moment_in_the_event_time_zone(tmp_path: Path) -> None:
+    def start(value: str) -> str:
+        settings = load_settings(write(tmp_path, f"[event]\nstart = {value}\n"))
+        assert settings.event.start_utc is not None
+        return settings.event.start_utc.isoformat()
+
+    assert start("2026-11-25T08:00:00") == "2026-11-25T13:00:00+00:00"
+    assert start("2026-11-25") == "2026-11-25T05:00:00+00:00"
+    assert start("2026-11-25T08:00:00+01:00") == "2026-11-25T07:00:00+00:00"
+    assert load_settings(write(tmp_path, "[event]\n")).event.start_utc is None
+    assert error_of(tmp_path, "[event]\nstart = 8\n") == (
+        f"{tmp_path / 'event.toml'}: event.start: must be a date or a date and time, "
+        "such as 2026-11-25T08:00 (got 8)"
+    )

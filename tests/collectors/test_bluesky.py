@@ -49,6 +49,10 @@ class FakeBluesky:
         self.access_lifetime = 7200.0
         self.valid: set[str] = set()
         self.refresh_tokens: set[str] = set()
+        # The most posts a page holds, whatever `limit` asks: the real service answers fewer.
+        self.page_cap = 100
+        # Searches that answer 502 while this is set, from their second page on.
+        self.failing_after_first_page = False
         server.route("POST", CREATE, self.create_session)
         server.route("POST", REFRESH, self.refresh_session)
         server.route("GET", SEARCH, self.search)
@@ -89,12 +93,17 @@ class FakeBluesky:
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
         if token not in self.valid:
             return Reply(400, {"error": "ExpiredToken", "message": "Token has expired"})
+        if self.failing_after_first_page and request.param("cursor"):
+            return Reply(502, {"error": "InternalServerError", "message": "upstream failed"})
         since = parse_iso_datetime(request.param("since"))
+        until = parse_iso_datetime(request.param("until"))
         tag = request.param("tag")
         hits = [p for p in self.posts if since is None or self.sort_time(p) >= since]
+        hits = [p for p in hits if until is None or self.sort_time(p) < until]
         hits = [p for p in hits if tag is None or f"#{tag}" in p["record"]["text"]]
         hits.sort(key=self.sort_time, reverse=True)
-        start, limit = int(request.param("cursor") or 0), int(request.param("limit") or 25)
+        start = int(request.param("cursor") or 0)
+        limit = min(int(request.param("limit") or 25), self.page_cap)
         page = hits[start : start + limit]
         answer: dict[str, Any] = {"posts": page, "hitsTotal": len(hits)}
         if start + limit < len(hits):
@@ -271,15 +280,103 @@ async def test_session_is_refreshed_before_it_expires(
     assert "abcd" not in repr(source.session)
 
 
-async def test_expired_token_answer_logs_in_again(
+async def test_expired_token_answer_refreshes_the_session_without_logging_in_again(
     server: FakeServer, bluesky: FakeBluesky, http: httpx.AsyncClient
 ) -> None:
     source = collector(server, http)
-    await source.collect(SourceState())
-    bluesky.valid.clear()  # the server revoked it early
-    bluesky.post(1)
-    result = await source.collect(SourceState())
-    assert len(result.posts) == 1 and len(server.to(CREATE)) == 2
+    first = await source.collect(SourceState())
+    bluesky.valid.clear()  # the server expired the access token before its time
+    [new] = bluesky.post(1)
+    result = await source.collect(first.state)
+    assert [p.external_id for p in result.posts] == [new["uri"]]
+    assert (len(server.to(CREATE)), len(server.to(REFRESH))) == (1, 1)
+    [refresh] = server.to(REFRESH)
+    assert refresh.headers["authorization"].endswith("r")  # with the refresh token, not access
+
+
+async def test_a_refused_refresh_logs_in_again(
+    server: FakeServer, bluesky: FakeBluesky, http: httpx.AsyncClient
+) -> None:
+    source = collector(server, http)
+    first = await source.collect(SourceState())
+    bluesky.valid.clear()
+    bluesky.refresh_tokens.clear()  # the refresh token is gone too
+    [new] = bluesky.post(1)
+    result = await source.collect(first.state)
+    assert [p.external_id for p in result.posts] == [new["uri"]]
+    assert (len(server.to(CREATE)), len(server.to(REFRESH))) == (2, 1)
+
+
+async def test_first_run_reads_the_whole_window_though_pages_hold_fewer_than_asked(
+    server: FakeServer, bluesky: FakeBluesky, http: httpx.AsyncClient
+) -> None:
+    bluesky.page_cap = 25  # `limit` asks for 50
+    bluesky.post(3, at=datetime.now(UTC) - timedelta(hours=30))
+    morning = bluesky.post(130, at=datetime.now(UTC) - timedelta(hours=5))
+    result = await collector(server, http).collect(SourceState())
+    assert sorted(p.external_id for p in result.posts) == sorted(p["uri"] for p in morning)
+    assert len(server.to(SEARCH)) == 6  # 130 posts, 25 a page
+    assert result.notice is None and result.state.extra["searches"]["#AssisesUMQ"]["owed"] == []
+
+
+async def test_page_bound_half_way_then_the_next_runs_read_what_is_left_and_what_is_new(
+    server: FakeServer, bluesky: FakeBluesky, http: httpx.AsyncClient
+) -> None:
+    bluesky.page_cap = 25
+    bluesky.post(130, at=datetime.now(UTC) - timedelta(hours=5))
+    source = collector(server, http, max_pages=2)
+    first = await source.collect(SourceState())
+    assert len(first.posts) == 50
+    assert first.notice is not None and "#AssisesUMQ" in first.notice
+    [owed] = first.state.extra["searches"]["#AssisesUMQ"]["owed"]
+    bluesky.post(40)  # posted while the look-back is under way
+    collected = {p.external_id for p in first.posts}
+    state = first.state
+    for _ in range(10):
+        result = await source.collect(state)
+        collected |= {p.external_id for p in result.posts}
+        state = result.state
+        if result.notice is None and not state.extra["searches"]["#AssisesUMQ"]["owed"]:
+            break
+    assert collected == {p["uri"] for p in bluesky.posts}
+    # The next run asked for what lay before the oldest post read, that instant included.
+    until = [parse_iso_datetime(r.param("until")) for r in server.to(SEARCH) if r.param("until")]
+    owed_until = parse_iso_datetime(owed[1])
+    assert (
+        until[0]
+        and owed_until
+        and timedelta(0) <= owed_until - until[0] < timedelta(milliseconds=1)
+    )
+
+
+async def test_a_failure_half_way_keeps_what_was_read_and_owes_the_rest(
+    server: FakeServer, bluesky: FakeBluesky, http: httpx.AsyncClient
+) -> None:
+    bluesky.page_cap = 25
+    bluesky.post(60, at=datetime.now(UTC) - timedelta(hours=5))
+    bluesky.failing_after_first_page = True
+    source = collector(server, http)
+    first = await source.collect(SourceState())
+    assert len(first.posts) == 25
+    assert first.error is not None and first.error.kind is ErrorKind.HTTP_5XX
+    bluesky.failing_after_first_page = False
+    second = await source.collect(first.state)
+    assert {p.external_id for p in first.posts + second.posts} == {p["uri"] for p in bluesky.posts}
+    assert second.error is None and second.state.extra["searches"]["#AssisesUMQ"]["owed"] == []
+
+
+async def test_a_state_from_before_per_search_progress_goes_on_from_its_cursor(
+    server: FakeServer, bluesky: FakeBluesky, http: httpx.AsyncClient
+) -> None:
+    [seen] = bluesky.post(1)
+    [new] = bluesky.post(1)
+    state = SourceState(
+        cursor=seen["indexedAt"].replace("Z", "+00:00"), extra={"seen": [seen["uri"]]}
+    )
+    result = await collector(server, http).collect(state)
+    assert [p.external_id for p in result.posts] == [new["uri"]]
+    since = parse_iso_datetime(server.to(SEARCH)[0].param("since"))
+    assert since is not None and since > datetime.now(UTC) - timedelta(hours=1)
 
 
 async def test_wrong_app_password(

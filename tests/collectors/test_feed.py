@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 import httpx
@@ -12,14 +13,26 @@ from tests.collectors.collector_fakes import FAST_RETRY, FakeServer, Reply, fixt
 
 pytestmark = pytest.mark.anyio
 NOW = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)
+# The fixtures' entries are from the event's first two days; collectors run on its second.
+EVENT_START = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
 RSS = {"Content-Type": "application/rss+xml; charset=UTF-8"}
 VALIDATORS = {"ETag": '"5f3a-1c9"', "Last-Modified": "Wed, 25 Nov 2026 19:05:00 GMT"}
 
 
 def collector(
-    server: FakeServer, http: httpx.AsyncClient, path: str = "/feed/", **options: Any
+    server: FakeServer,
+    http: httpx.AsyncClient,
+    path: str = "/feed/",
+    event_start: datetime | None = EVENT_START,
+    **options: Any,
 ) -> FeedCollector:
-    context = CollectorContext(http=http, hashtags=("AssisesUMQ",), env={})
+    context = CollectorContext(
+        http=http,
+        hashtags=("AssisesUMQ",),
+        env={},
+        event_start=event_start,
+        clock=lambda: NOW,
+    )
     return FeedCollector(
         Options(name="presse", url=server.url(path), **options), context, retry=FAST_RETRY
     )
@@ -130,6 +143,38 @@ async def test_first_run_then_conditional_get(server: FakeServer, http: httpx.As
     request = server.to("/feed/")[1]
     assert request.headers["if-none-match"] == '"5f3a-1c9"'
     assert request.headers["if-modified-since"] == "Wed, 25 Nov 2026 19:05:00 GMT"
+
+
+def rss(*items: tuple[str, datetime]) -> str:
+    entries = "".join(
+        f'<item><title>{guid}</title><guid isPermaLink="false">{guid}</guid>'
+        f"<pubDate>{format_datetime(at)}</pubDate>"
+        "</item>"
+        for guid, at in items
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{entries}</channel></rss>'
+
+
+async def test_entries_older_than_the_window_are_never_taken(
+    server: FakeServer, http: httpx.AsyncClient
+) -> None:
+    body = rss(
+        ("today", NOW - timedelta(hours=2)),
+        ("yesterday", NOW - timedelta(hours=23)),
+        ("last-week", NOW - timedelta(days=7)),
+        ("two-years-ago", NOW - timedelta(days=730)),
+    )
+    server.route("GET", "/feed/", Reply(200, body, RSS))
+    source = collector(server, http, event_start=None)
+    first = await source.collect(SourceState())
+    assert [p.external_id for p in first.posts] == ["yesterday", "today"]
+    again = await source.collect(first.state)  # the window stays where the first run put it
+    assert [p.external_id for p in again.posts] == ["yesterday", "today"]
+    assert again.state.extra["window_since"] == (NOW - timedelta(hours=24)).isoformat()
+    longer = collector(server, http, event_start=None, lookback_hours=24 * 8)
+    assert len((await longer.collect(SourceState())).posts) == 3
+    since_start = collector(server, http, event_start=NOW - timedelta(days=8))
+    assert len((await since_start.collect(SourceState())).posts) == 3
 
 
 async def test_an_edited_entry_comes_again(server: FakeServer, http: httpx.AsyncClient) -> None:

@@ -12,7 +12,14 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from collectors.base import CollectorContext, CollectorError, CollectResult, ErrorKind, SourceState
+from collectors.base import (
+    Candidate,
+    CollectorContext,
+    CollectorError,
+    CollectResult,
+    ErrorKind,
+    SourceState,
+)
 from collectors.mastodon import (
     MastodonCollector,
     Options,
@@ -35,18 +42,26 @@ class FakeMastodon:
         self.server = server
         self.statuses: list[dict[str, Any]] = []
         self.rate = {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "299"}
+        # Statuses are posted from this morning on, a second apart, unless told otherwise.
+        self.morning = datetime.now(UTC) - timedelta(hours=3)
         server.route("GET", TAG_PATH, self.timeline)
         server.route("GET", "/api/v1/statuses/*", self.status)
 
-    def post(self, how_many: int, **changes: Any) -> list[dict[str, Any]]:
-        new = [self.make(len(self.statuses) + n, **changes) for n in range(how_many)]
+    def post(
+        self, how_many: int, at: datetime | None = None, **changes: Any
+    ) -> list[dict[str, Any]]:
+        """New statuses, a second apart from `at` (default: as numbered from this morning)."""
+        new = [
+            self.make(len(self.statuses) + n, at + timedelta(seconds=n) if at else None, **changes)
+            for n in range(how_many)
+        ]
         self.statuses.extend(new)
         return new
 
-    def make(self, number: int, **changes: Any) -> dict[str, Any]:
+    def make(self, number: int, at: datetime | None = None, **changes: Any) -> dict[str, Any]:
         status = copy.deepcopy(fixture_json("mastodon_status.json"))
         status_id = str(FIRST_ID + number)
-        created = datetime(2026, 11, 25, 14, 0, tzinfo=UTC) + timedelta(seconds=number)
+        created = at or self.morning + timedelta(seconds=number)
         status.update(
             id=status_id,
             uri=f"https://mastodon.quebec/users/villedequebec/statuses/{status_id}",
@@ -97,11 +112,33 @@ def collector(
     server: FakeServer,
     http: httpx.AsyncClient,
     env: dict[str, str] | None = None,
+    event_start: datetime | None = None,
     **options: Any,
 ) -> MastodonCollector:
     settings = {"name": "mq", "instance": server.base_url, "recheck_per_run": 0, **options}
-    context = CollectorContext(http=http, hashtags=("AssisesUMQ", "UMQ2026"), env=env or {})
+    context = CollectorContext(
+        http=http, hashtags=("AssisesUMQ", "UMQ2026"), env=env or {}, event_start=event_start
+    )
     return MastodonCollector(Options(**settings), context, retry=FAST_RETRY)
+
+
+def numbers(posts: list[Candidate]) -> list[str]:
+    """The status ids of collected posts (their uri ends with it)."""
+    return [p.external_id.rsplit("/", 1)[-1] for p in posts]
+
+
+async def until_caught_up(
+    source: MastodonCollector, state: SourceState, runs: int = 20
+) -> tuple[list[CollectResult], SourceState]:
+    """Runs until one owes nothing more: no look-back under way and no notice."""
+    results = []
+    for _ in range(runs):
+        result = await source.collect(state)
+        results.append(result)
+        state = result.state
+        if "older_than" not in state.extra and result.notice is None:
+            return results, state
+    raise AssertionError(f"still owing after {runs} runs")
 
 
 async def caught_up(
@@ -176,26 +213,86 @@ def test_emoji_needs_a_safe_url_and_a_plain_shortcode() -> None:
     )
 
 
-async def test_first_run_takes_the_latest_page(
+async def test_first_run_reads_the_whole_window_over_as_many_pages_as_it_takes(
     server: FakeServer, mastodon: FakeMastodon, http: httpx.AsyncClient
 ) -> None:
-    mastodon.post(55)
+    mastodon.post(57)  # this morning's posts: more than one page of 40
     result = await collector(server, http).collect(SourceState())
-    ids = [p.external_id.rsplit("/", 1)[-1] for p in result.posts]
-    assert ids == [s["id"] for s in mastodon.statuses[15:]]  # latest 40, oldest first
+    assert numbers(result.posts) == [s["id"] for s in mastodon.statuses]  # all 57, oldest first
     assert result.state.cursor == mastodon.statuses[-1]["id"]
-    [request] = server.to(TAG_PATH)
-    assert request.query["any[]"] == ["UMQ2026"] and request.param("limit") == "40"
-    assert request.param("min_id") is None and "authorization" not in request.headers
+    assert "older_than" not in result.state.extra and result.notice is None
+    first, second, *_ = server.to(TAG_PATH)
+    assert first.query["any[]"] == ["UMQ2026"] and first.param("limit") == "40"
+    assert first.param("min_id") is None and first.param("max_id") is None
+    assert second.param("max_id") == mastodon.statuses[17]["id"]  # the oldest of page one
+    assert "authorization" not in first.headers
 
 
-async def test_backfill_pages_on_first_run(
+async def test_first_run_stops_at_the_window_start(
+    server: FakeServer, mastodon: FakeMastodon, http: httpx.AsyncClient
+) -> None:
+    old = mastodon.post(30, at=datetime.now(UTC) - timedelta(hours=30))
+    recent = mastodon.post(50)
+    source = collector(server, http)
+    first = await source.collect(SourceState())
+    assert numbers(first.posts) == [s["id"] for s in recent]
+    assert len(server.to(TAG_PATH)) == 2  # the second page reached before the window: done
+    since = datetime.fromisoformat(first.state.extra["window_since"])
+    assert abs(datetime.now(UTC) - timedelta(hours=24) - since) < timedelta(minutes=1)
+    again = await source.collect(first.state)
+    assert again.posts == [] and old[0]["id"] not in numbers(again.posts)
+
+
+async def test_the_event_start_reaches_further_back_than_the_lookback(
+    server: FakeServer, mastodon: FakeMastodon, http: httpx.AsyncClient
+) -> None:
+    mastodon.post(5, at=datetime.now(UTC) - timedelta(days=3))  # before the event
+    during = mastodon.post(30, at=datetime.now(UTC) - timedelta(hours=30))
+    recent = mastodon.post(50)
+    start = datetime.now(UTC) - timedelta(days=2)
+    result = await collector(server, http, event_start=start).collect(SourceState())
+    assert numbers(result.posts) == [s["id"] for s in during + recent]
+    assert result.state.extra["window_since"] == start.isoformat()
+
+
+async def test_page_bound_half_way_then_the_next_runs_read_what_is_left_and_what_is_new(
+    server: FakeServer, mastodon: FakeMastodon, http: httpx.AsyncClient
+) -> None:
+    mastodon.post(130)
+    source = collector(server, http, max_pages=2)
+    first = await source.collect(SourceState())
+    assert len(first.posts) == 80 and first.state.cursor == mastodon.statuses[-1]["id"]
+    assert first.state.extra["older_than"] == mastodon.statuses[50]["id"]
+    assert first.notice is not None and "max_pages" in first.notice
+    assert "look-back" in first.notice
+    newer = mastodon.post(45)  # posted while the look-back is under way
+    results, _ = await until_caught_up(source, first.state)
+    collected = [n for r in [first, *results] for n in numbers(r.posts)]
+    assert sorted(set(collected)) == sorted(s["id"] for s in mastodon.statuses)
+    assert set(numbers(results[0].posts)) >= {s["id"] for s in newer[:40]}
+    assert all(len(r.posts) <= 3 * 40 for r in results)  # two pages, one more for the look-back
+
+
+async def test_a_failure_half_way_keeps_the_pages_read_and_the_rest_is_owed(
     server: FakeServer, mastodon: FakeMastodon, http: httpx.AsyncClient
 ) -> None:
     mastodon.post(100)
-    result = await collector(server, http, backfill_pages=2).collect(SourceState())
-    assert len(result.posts) == 80
-    assert result.posts[0].created_at < result.posts[-1].created_at
+    down = True
+    server.route(
+        "GET",
+        TAG_PATH,
+        lambda r: (
+            Reply(502, "<html>Bad</html>") if down and r.param("max_id") else mastodon.timeline(r)
+        ),
+    )
+    source = collector(server, http)
+    first = await source.collect(SourceState())
+    assert first.error is not None and first.error.kind is ErrorKind.HTTP_5XX
+    assert len(first.posts) == 40 and first.state.extra["older_than"] == mastodon.statuses[60]["id"]
+    down = False
+    results, _ = await until_caught_up(source, first.state)
+    collected = {n for r in [first, *results] for n in numbers(r.posts)}
+    assert collected == {s["id"] for s in mastodon.statuses}
 
 
 async def test_incremental_run_asks_only_for_newer(
@@ -206,7 +303,7 @@ async def test_incremental_run_asks_only_for_newer(
     second = await source.collect(state)
     assert [p.external_id for p in second.posts] == [s["uri"] for s in new]
     assert second.state.cursor == new[-1]["id"]
-    assert server.to(TAG_PATH)[1].param("min_id") == state.cursor
+    assert server.to(TAG_PATH)[2].param("min_id") == state.cursor  # after the first run's two
     third = await source.collect(second.state)
     assert third.posts == [] and third.state.cursor == second.state.cursor
 
@@ -219,7 +316,8 @@ async def test_a_burst_across_four_pages_is_collected_once_oldest_first(
     result = await source.collect(state)
     assert [p.external_id for p in result.posts] == [s["uri"] for s in burst]
     assert result.state.cursor == burst[-1]["id"]
-    assert len(server.to(TAG_PATH)) == 1 + 5  # four pages and the empty one that ends it
+    # The first run's page and the empty one after it; then four pages and the empty one.
+    assert len(server.to(TAG_PATH)) == 2 + 5
 
 
 async def test_max_pages_leaves_the_rest_for_the_next_run(
@@ -456,3 +554,13 @@ async def test_stream_refused(server: FakeServer, http: httpx.AsyncClient) -> No
     with pytest.raises(CollectorError) as caught:
         await source.stream(SourceState(), on_result)
     assert caught.value.kind is ErrorKind.AUTH
+
+
+async def test_a_look_back_keeps_the_newest_statuses_for_rechecks(
+    server: FakeServer, mastodon: FakeMastodon, http: httpx.AsyncClient
+) -> None:
+    mastodon.post(300)
+    source = collector(server, http, max_pages=2)
+    _, state = await until_caught_up(source, SourceState())
+    recent = [entry[0] for entry in state.extra["recent"]]
+    assert recent == [s["id"] for s in mastodon.statuses[-200:]]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -23,6 +24,8 @@ ATOM = {"Content-Type": "text/xml; charset=UTF-8"}
 LIVE = "yt:video:Lv9aX2b3C4d"
 UPCOMING = "yt:video:Up5cM6n7O8p"
 SHORT = "yt:video:Qe7rT1u2V3w"
+# The fixtures' videos are from the event's first day and the day before; collectors run then.
+EVENT_DAY = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 
 
 class FakeYouTube:
@@ -62,12 +65,14 @@ def collector(
         "api_url": server.url("/youtube/v3"),
         **options,
     }
-    context = CollectorContext(http=http, hashtags=("AssisesUMQ",), env=env or {})
+    context = CollectorContext(
+        http=http, hashtags=("AssisesUMQ",), env=env or {}, clock=lambda: EVENT_DAY
+    )
     return YouTubeCollector(Options(**settings), context, retry=FAST_RETRY)
 
 
-def with_key(server: FakeServer, http: httpx.AsyncClient) -> YouTubeCollector:
-    return collector(server, http, env={"YT_KEY": "AIzaSyTest"}, api_key_env="YT_KEY")
+def with_key(server: FakeServer, http: httpx.AsyncClient, **options: Any) -> YouTubeCollector:
+    return collector(server, http, env={"YT_KEY": "AIzaSyTest"}, api_key_env="YT_KEY", **options)
 
 
 def test_channel_feed_entries() -> None:
@@ -122,6 +127,18 @@ async def test_without_a_key_streams_are_upcoming(
         UPCOMING: ("live", "upcoming"),
     }
     assert server.to("/youtube/v3/videos") == []
+
+
+async def test_videos_before_the_window_are_left_out_but_not_a_stream_still_to_come(
+    server: FakeServer, youtube: FakeYouTube, http: httpx.AsyncClient
+) -> None:
+    # Everything in the feeds was published before 14:00, the start of a one-hour window.
+    assert (await collector(server, http, lookback_hours=1).collect(SourceState())).posts == []
+    ended = fixture_json("youtube_videos_list.json")
+    ended["items"][0]["liveStreamingDetails"]["actualEndTime"] = "2026-11-25T14:30:00Z"
+    youtube.api = Reply(200, ended)
+    result = await with_key(server, http, lookback_hours=1).collect(SourceState())
+    assert {p.external_id: p.live_state for p in result.posts} == {UPCOMING: "upcoming"}
 
 
 async def test_first_run_asks_the_api_once(
