@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +12,7 @@ import pytest
 
 from aggregator.accounts import LoginThrottle, Throttle
 from aggregator.livewall import Livewall
+from tests.memory import peak_growth
 from tests.wall.console.conftest import PASSWORD, add_staff
 from wall.console.login import CHECKS_AT_ONCE, CHECKS_WAITING, LoginViews
 from wall.console.sessions import LOGIN_COOKIE
@@ -71,22 +71,6 @@ async def test_twenty_simultaneous_wrong_passwords_check_only_the_allowed_five(
     assert checks.checked == 5
 
 
-def peak_memory_since_reset() -> int | None:
-    """Reset this process's peak RSS (Linux clear_refs) and return a reader of the new peak."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return None
-    return _status("VmRSS")
-
-
-def _status(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) // 1024  # MiB
-    raise AssertionError(f"no {field} in /proc/self/status")
-
-
 async def test_a_hundred_logins_at_once_check_two_passwords_at_a_time(
     app: Any, livewall: Livewall
 ) -> None:
@@ -94,19 +78,17 @@ async def test_a_hundred_logins_at_once_check_two_passwords_at_a_time(
     add_staff(livewall, "marie")
     checks = login_views(app).checks
     crowd = [await Visitor(app, f"198.51.100.{n}").open() for n in range(100)]
-    before = peak_memory_since_reset()
-    answers = await asyncio.gather(
-        *(visitor.login(f"name-{n}", "not-the-password") for n, visitor in enumerate(crowd))
-    )
+    with peak_growth() as memory:
+        answers = await asyncio.gather(
+            *(visitor.login(f"name-{n}", "not-the-password") for n, visitor in enumerate(crowd))
+        )
     codes = [answer.status_code for answer in answers]
     assert set(codes) == {401, 503} and codes.count(401) == checks.checked
     assert checks.peak <= CHECKS_AT_ONCE and checks.checked <= CHECKS_AT_ONCE + CHECKS_WAITING
     busy = next(answer for answer in answers if answer.status_code == 503)
     assert busy.headers["retry-after"] == "5" and "Trop de connexions" in busy.text
-    if before is not None:
-        grown = _status("VmHWM") - before
-        # Generous: the test process itself moves a little; 100 checks at once took 6 GiB.
-        assert grown < (CHECKS_AT_ONCE + 4) * ARGON2_MIB, grown
+    # Generous: the test process itself moves a little. Before, it grew by about 2 GiB.
+    assert memory.grown < (CHECKS_AT_ONCE + 4) * ARGON2_MIB, memory.grown
     # A refused login was not counted as a failure, and the way is clear again.
     owner = await Visitor(app, "198.51.100.7").open()
     assert (await owner.login("marie", PASSWORD)).status_code == 303
