@@ -355,7 +355,9 @@ class ScreenViews:
         start, current = await self._resume(_resume_point(request))
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         if current - start > REPLAY_WINDOW:
-            stream = self._start_over()
+            stream = self._start_over("behind")
+        elif start > current:  # a point the store never reached: another database's history
+            stream = self._start_over("ahead")
         elif start < current and not self.batches.admits(start, screen, language):
             return Response(
                 "too many screens are catching up at once: try again in a few seconds",
@@ -368,22 +370,23 @@ class ScreenViews:
         return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
 
     async def _resume(self, asked: int | None) -> tuple[int, int]:
-        """(where the stream starts, the sequence now): never past the store's last change."""
+        """(where the stream starts, the store's sequence now)."""
         known = self.app.feed.seq
         if asked is not None and asked <= known:
             return asked, known  # the common case costs no query
         # Ahead of this process's feed: the store may know more (a worker's fresh change).
         last = await anyio.to_thread.run_sync(self.app.store.last_seq)
-        return (last if asked is None else min(asked, last)), max(last, known)
+        return (last if asked is None else asked), max(last, known)
 
     def _hello(self) -> str:
         return f"retry: 3000\nevent: hello\ndata: {self.templates.assets.version}\n\n"
 
-    async def _start_over(self) -> AsyncIterator[str]:
-        """Too far behind to replay: the screen reloads its page, the newest posts as they are
-        now, and resumes from there (the stream then ends; its last id stays where it was)."""
+    async def _start_over(self, reason: str) -> AsyncIterator[str]:
+        """No replay can bring this screen up to date cheaply: it reloads its page (the newest
+        posts as they are now, one query) and resumes from there. The stream then ends, and
+        the screen's last id stays where it was until the reload."""
         yield self._hello()
-        yield sse("screen", _json({"action": "reload", "reason": "behind"}))
+        yield sse("screen", _json({"action": "reload", "reason": reason}))
 
     async def _stream(
         self, screen: ScreenSettings, seq: int, language: str, replay: bool
