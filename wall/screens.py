@@ -160,7 +160,7 @@ class Batches:
     stream still gets each post's current state, and every change after its sequence exactly
     once and in order (a batch holds all the changes after its sequence up to its end).
 
-    A replay (a screen resuming from behind) is work no other screen may share: replays take
+    Replays (screens resuming from behind, each from its own point) rarely share: they take
     turns, `replays.at_once` at a time with `replays.waiting` more in line, and beyond that
     are refused (`Busy`). Work that every waiting screen has left is stopped, not finished.
     """
