@@ -60,7 +60,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         try:
             infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError:
-            raise Blocked(f"cannot resolve {host!r}") from None
+            # A connection error, not a refusal: a DNS hiccup passes, and the fetch is retried.
+            raise httpcore.ConnectError(f"cannot resolve {host!r}") from None
         addresses = [ip_address(info[4][0]) for info in infos]
         # One private answer is enough to refuse: the resolver may rotate its answers.
         if not addresses or not all(self.allowed(a) for a in addresses):

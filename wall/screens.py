@@ -13,8 +13,10 @@ language) however many screens wait there (see `Batches`).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -42,6 +44,14 @@ from wall.templating import Templates
 PING_SECONDS = 15.0
 BATCH_SECONDS = 5.0  # how long a rendered batch may serve a screen that arrives late
 BATCH_ENTRIES = 128
+# A screen resuming further behind than this many changes starts over from a fresh page
+# (one cheap query) instead of a replay; it is also the most one batch reads.
+REPLAY_WINDOW = 500
+# Replays are the one work screens cannot share: a few at a time (the host has few cores),
+# a short line behind them, and 503 with Retry-After beyond.
+REPLAYS_AT_ONCE = 2
+REPLAYS_WAITING = 16
+RETRY_AFTER_SECONDS = 5
 FIRST_PAGE = 30
 # Networks with an icon in static/icons/; any other shows the generic web icon.
 NETWORK_ICONS = frozenset(
@@ -104,12 +114,41 @@ def qr_code(url: str) -> Markup:
 
 BatchKey = tuple[int, str, str]  # after-seq, screen name, language
 Rendered = tuple[list[str], int]  # the events, and the sequence they bring a screen to
+# The work of a batch: (after-seq, screen, language, stop) -> Rendered. It checks `stop` as it
+# goes and raises Abandoned once it is set, so a render nobody waits for ends early.
+Work = Callable[[int, ScreenSettings, str, threading.Event], Rendered]
+
+
+class Abandoned(Exception):
+    """Raised by a batch's work when every screen that waited for it has gone."""
+
+
+class Busy(Exception):
+    """Too many replays are being rendered or wait their turn: come back in a few seconds."""
 
 
 @dataclass
 class Batch:
     task: asyncio.Future[Rendered]
+    stop: threading.Event
     made: float = field(default_factory=time.monotonic)
+    waiters: int = 0
+
+
+class Replays:
+    """How many replays may render at once and wait their turn, and what became of them."""
+
+    def __init__(self, at_once: int = REPLAYS_AT_ONCE, waiting: int = REPLAYS_WAITING) -> None:
+        self.at_once = at_once
+        self.waiting = waiting
+        self.slots = asyncio.Semaphore(at_once)
+        self.pending = 0  # rendering or waiting their turn
+        self.started = 0
+        self.abandoned = 0
+
+    @property
+    def full(self) -> bool:
+        return self.pending >= self.at_once + self.waiting
 
 
 class Batches:
@@ -120,36 +159,82 @@ class Batches:
     that arrives later only while no change past it is known and for `keep_seconds`, so a
     stream still gets each post's current state, and every change after its sequence exactly
     once and in order (a batch holds all the changes after its sequence up to its end).
+
+    Replays (screens resuming from behind, each from its own point) rarely share: they take
+    turns, `replays.at_once` at a time with `replays.waiting` more in line, and beyond that
+    are refused (`Busy`). Work that every waiting screen has left is stopped, not finished.
     """
 
     def __init__(
         self,
-        work: Callable[[int, ScreenSettings, str], Rendered],
+        work: Work,
         current: Callable[[], int],
         keep_seconds: float = BATCH_SECONDS,
         size: int = BATCH_ENTRIES,
+        replays: Replays | None = None,
     ) -> None:
         self.work = work
         self.current = current
         self.keep_seconds = keep_seconds
         self.size = size
+        self.replays = replays or Replays()
         self.entries: dict[BatchKey, Batch] = {}
 
-    async def after(self, seq: int, screen: ScreenSettings, language: str) -> Rendered:
+    def admits(self, seq: int, screen: ScreenSettings, language: str) -> bool:
+        """Whether a replay from `seq` would be rendered (or shared) rather than refused."""
+        batch = self.entries.get((seq, screen.name, language))
+        return (batch is not None and self._usable(batch)) or not self.replays.full
+
+    async def after(
+        self, seq: int, screen: ScreenSettings, language: str, replay: bool = False
+    ) -> Rendered:
         key = (seq, screen.name, language)
         batch = self.entries.get(key)
         if batch is None or not self._usable(batch):
             self._prune()
-            task = asyncio.ensure_future(anyio.to_thread.run_sync(self.work, seq, screen, language))
-            task.add_done_callback(_retrieve)
-            batch = self.entries[key] = Batch(task)
+            batch = self.entries[key] = self._start(seq, screen, language, replay)
+        batch.waiters += 1
         try:
-            # Shielded: a screen that goes away must not cancel the work the others await.
+            # Shielded: one screen going away must not cancel the work the others await…
             return await asyncio.shield(batch.task)
         except Exception:
-            if self.entries.get(key) is batch:
-                del self.entries[key]  # the next screen tries again
+            self._forget(key, batch)  # the next screen tries again
             raise
+        finally:
+            batch.waiters -= 1
+            if batch.waiters == 0 and not batch.task.done():
+                # …but once none waits, nobody will read it: stop instead of finishing.
+                batch.stop.set()
+                batch.task.cancel()
+                self._forget(key, batch)
+
+    def _start(self, seq: int, screen: ScreenSettings, language: str, replay: bool) -> Batch:
+        if replay and self.replays.full:
+            raise Busy(f"{self.replays.pending} replays already under way")
+        stop = threading.Event()
+        call = functools.partial(self.work, seq, screen, language, stop)
+        if replay:
+            self.replays.pending += 1
+            task = asyncio.ensure_future(self._replay(call, stop))
+            task.add_done_callback(self._replay_done)
+        else:
+            task = asyncio.ensure_future(_until_stopped(call, stop))
+        task.add_done_callback(_retrieve)
+        return Batch(task, stop)
+
+    async def _replay(self, call: Callable[[], Rendered], stop: threading.Event) -> Rendered:
+        async with self.replays.slots:
+            self.replays.started += 1
+            return await _until_stopped(call, stop)
+
+    def _replay_done(self, task: asyncio.Future[Rendered]) -> None:
+        self.replays.pending -= 1
+        if task.cancelled():
+            self.replays.abandoned += 1
+
+    def _forget(self, key: BatchKey, batch: Batch) -> None:
+        if self.entries.get(key) is batch:
+            del self.entries[key]
 
     def _usable(self, batch: Batch) -> bool:
         if not batch.task.done():
@@ -168,6 +253,20 @@ class Batches:
         finished = [key for key, batch in self.entries.items() if batch.task.done()]
         for key in finished[: max(len(self.entries) - self.size + 1, 0)]:
             del self.entries[key]  # oldest first: dicts keep insertion order
+
+
+async def _until_stopped(call: Callable[[], Rendered], stop: threading.Event) -> Rendered:
+    """`call` in a thread. A thread cannot be cancelled: a cancellation sets `stop`, which the
+    work checks between posts, and waits for the thread to end, so a replay's turn is only
+    given to the next one once the CPU it used is free."""
+    thread = asyncio.ensure_future(anyio.to_thread.run_sync(call))
+    thread.add_done_callback(_retrieve)
+    try:
+        return await asyncio.shield(thread)
+    except asyncio.CancelledError:
+        stop.set()
+        await asyncio.wait([thread])
+        raise
 
 
 def _retrieve(task: asyncio.Future[Rendered]) -> None:
@@ -252,19 +351,53 @@ class ScreenViews:
 
     async def events(self, request: Request) -> Response:
         screen = self._screen(request)
-        start = _resume_point(request)
-        if start is None:
-            start = await anyio.to_thread.run_sync(self.app.store.last_seq)
         language = self.language(request, screen)
+        start, current = await self._resume(_resume_point(request))
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        return StreamingResponse(
-            self._stream(screen, start, language), media_type="text/event-stream", headers=headers
-        )
+        if current - start > REPLAY_WINDOW:
+            stream = self._start_over("behind")
+        elif start > current:  # a point the store never reached: another database's history
+            stream = self._start_over("ahead")
+        elif start < current and not self.batches.admits(start, screen, language):
+            return Response(
+                "too many screens are catching up at once: try again in a few seconds",
+                status_code=503,
+                media_type="text/plain",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"},
+            )
+        else:
+            stream = self._stream(screen, start, language, replay=start < current)
+        return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
 
-    async def _stream(self, screen: ScreenSettings, seq: int, language: str) -> AsyncIterator[str]:
-        yield f"retry: 3000\nevent: hello\ndata: {self.templates.assets.version}\n\n"
+    async def _resume(self, asked: int | None) -> tuple[int, int]:
+        """(where the stream starts, the store's sequence now)."""
+        known = self.app.feed.seq
+        if asked is not None and asked <= known:
+            return asked, known  # the common case costs no query
+        # Ahead of this process's feed: the store may know more (a worker's fresh change).
+        last = await anyio.to_thread.run_sync(self.app.store.last_seq)
+        return (last if asked is None else asked), max(last, known)
+
+    def _hello(self) -> str:
+        return f"retry: 3000\nevent: hello\ndata: {self.templates.assets.version}\n\n"
+
+    async def _start_over(self, reason: str) -> AsyncIterator[str]:
+        """No replay can bring this screen up to date cheaply: it reloads its page (the newest
+        posts as they are now, one query) and resumes from there. The stream then ends, and
+        the screen's last id stays where it was until the reload."""
+        yield self._hello()
+        yield sse("screen", _json({"action": "reload", "reason": reason}))
+
+    async def _stream(
+        self, screen: ScreenSettings, seq: int, language: str, replay: bool
+    ) -> AsyncIterator[str]:
+        yield self._hello()
         while True:
-            chunks, last = await self.batches.after(seq, screen, language)
+            try:
+                chunks, last = await self.batches.after(seq, screen, language, replay)
+            except Busy:
+                return  # too many replays after all: the screen comes back with backoff
+            replay = False  # only the first batch is this screen's own; later ones are shared
             if last > seq:
                 for chunk in chunks:
                     yield chunk
@@ -276,22 +409,30 @@ class ScreenViews:
                 # stream, and lets the screen see that a silent stream is still alive.
                 yield "event: ping\ndata: 1\n\n"
 
-    def _batch(self, seq: int, screen: ScreenSettings, language: str) -> Rendered:
+    def _batch(
+        self, seq: int, screen: ScreenSettings, language: str, stop: threading.Event
+    ) -> Rendered:
         """The events after `seq` for one screen (blocking: run in a thread)."""
-        changes = self.app.feed.since(seq)
+        changes = self.app.feed.since(seq, REPLAY_WINDOW)
         if not changes:
             return [], seq
-        return self._render(changes, screen, language), changes[-1].seq or seq
+        return self._render(changes, screen, language, stop), changes[-1].seq or seq
 
-    def _render(self, changes: list[Change], screen: ScreenSettings, language: str) -> list[str]:
+    def _render(
+        self, changes: list[Change], screen: ScreenSettings, language: str, stop: threading.Event
+    ) -> list[str]:
         changes = [c for c in changes if c.kind != "queue"]  # the console's, never a screen's
         ids = [c.post_id for c in changes if c.post_id is not None]
         with self.app.store.read() as session:
             posts = by_ids(session, ids)
         wanted = selection(screen)
-        chunks = [
-            self._event(c, posts.get(c.post_id or -1), wanted, screen, language) for c in changes
-        ]
+        chunks = []
+        for change in changes:
+            if stop.is_set():
+                raise Abandoned("no screen waits for this batch any more")
+            chunks.append(
+                self._event(change, posts.get(change.post_id or -1), wanted, screen, language)
+            )
         if screen.show_stream and any(p.kind == "live" for p in posts.values()):
             # Recomputed, not derived from the change: a resume always lands on the truth.
             chunks.append(sse("stream", _json(live_stream(self.app))))

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 import threading
 import time
 from typing import Any
@@ -20,6 +21,15 @@ from aggregator.rules import Rules
 from tests.builders import candidate, result, source
 from tests.conftest import LiveServer
 from tests.wall.wall_data import asgi_client
+from wall.screens import (
+    REPLAY_WINDOW,
+    REPLAYS_AT_ONCE,
+    REPLAYS_WAITING,
+    Abandoned,
+    Batches,
+    Busy,
+    Replays,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -72,7 +82,7 @@ def read_events(
     with httpx.stream("GET", url, headers=headers, timeout=10) as response:
         for line in response.iter_lines():
             if not line:
-                if current.get("event") not in (None, "hello"):
+                if current.get("event") not in (None, "hello", "ping"):
                     events.append(current)
                 current = {}
                 if len(events) == count:
@@ -209,14 +219,12 @@ async def test_many_streams_at_different_points_each_get_every_change_once_in_or
 
 
 async def test_streams_at_the_same_point_share_one_render(livewall: Livewall) -> None:
-    from wall.screens import Batches
-
     screen = livewall.settings.screen("hall")
     assert screen is not None
     calls: list[tuple[int, str]] = []
     known = 7
 
-    def work(seq: int, _: Any, language: str) -> tuple[list[str], int]:
+    def work(seq: int, _: Any, language: str, stop: Any) -> tuple[list[str], int]:
         calls.append((seq, language))
         time.sleep(0.05)  # long enough for every screen to arrive while it runs
         return [f"event {seq + 1}"], seq + 1
@@ -237,13 +245,11 @@ async def test_streams_at_the_same_point_share_one_render(livewall: Livewall) ->
 
 
 async def test_batches_stay_bounded_and_a_failure_is_retried(livewall: Livewall) -> None:
-    from wall.screens import Batches
-
     screen = livewall.settings.screen("hall")
     assert screen is not None
     fail = [True]
 
-    def work(seq: int, _: Any, language: str) -> tuple[list[str], int]:
+    def work(seq: int, _: Any, language: str, stop: Any) -> tuple[list[str], int]:
         if fail.pop() if fail else False:
             raise RuntimeError("store hiccup")
         return [], seq
@@ -255,6 +261,164 @@ async def test_batches_stay_bounded_and_a_failure_is_retried(livewall: Livewall)
     for seq in range(2, 30):
         await batches.after(seq, screen, "fr")
     assert len(batches.entries) <= 5
+
+
+LIVE = 500
+
+
+class Gate:
+    """Work for a `Batches`: a replay (before LIVE) runs until stopped, noting how many run at
+    once; a live batch is done at once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = self.peak = self.calls = self.stopped = 0
+
+    def __call__(
+        self, seq: int, _: Any, language: str, stop: threading.Event
+    ) -> tuple[list[str], int]:
+        if seq >= LIVE:
+            return [f"event {seq + 1}"], seq + 1
+        with self.lock:
+            self.calls += 1
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+        try:
+            stop.wait(10)  # a test that fails must not leave a thread behind for good
+            with self.lock:
+                self.stopped += 1
+            raise Abandoned("nobody waits")
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+async def settle(condition: Any, seconds: float = 10.0) -> None:
+    with anyio.fail_after(seconds):
+        while not condition():
+            await anyio.sleep(0.01)
+
+
+async def test_replays_take_turns_refuse_beyond_the_line_and_stop_when_nobody_waits(
+    livewall: Livewall,
+) -> None:
+    screen = livewall.settings.screen("hall")
+    assert screen is not None
+    gate = Gate()
+    batches = Batches(gate, lambda: 1000, replays=Replays(at_once=2, waiting=3))
+    waiting = [asyncio.ensure_future(batches.after(n, screen, "fr", replay=True)) for n in range(5)]
+    await settle(lambda: gate.running == 2)
+    assert batches.admits(0, screen, "fr")  # already under way: shared, not refused
+    assert not batches.admits(99, screen, "fr")
+    with pytest.raises(Busy):
+        await batches.after(99, screen, "fr", replay=True)
+    # A live batch (screens caught up, woken by a change) never waits behind replays.
+    assert await batches.after(LIVE, screen, "fr") == ([f"event {LIVE + 1}"], LIVE + 1)
+    # A second screen joins a running replay, the first leaves: the work goes on for the second.
+    joined = asyncio.ensure_future(batches.after(0, screen, "fr", replay=True))
+    await anyio.sleep(0.05)
+    waiting[0].cancel()
+    await anyio.sleep(0.05)
+    assert not joined.done() and gate.stopped == 0 and gate.running == 2
+    # Every screen leaves: queued replays never start, running ones stop between two posts.
+    for task in [*waiting, joined]:
+        task.cancel()
+    await asyncio.gather(*waiting, joined, return_exceptions=True)
+    await settle(lambda: gate.running == 0 and batches.replays.pending == 0)
+    assert gate.peak == 2 and gate.calls == gate.stopped == batches.replays.started == 2
+    assert batches.replays.abandoned == 5
+    assert list(batches.entries) == [(LIVE, "hall", "fr")]  # kept for screens that come late
+
+
+class Listener:
+    """A screen's stream read in a thread; it is open (hello received) once built."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.open = threading.Event()
+        self.ids: list[str] = []
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+        assert self.open.wait(10), "the stream did not open"
+
+    def _read(self) -> None:
+        with httpx.stream("GET", self.url, timeout=20) as response:
+            for line in response.iter_lines():
+                if line.startswith("event: hello"):
+                    self.open.set()
+                elif line.startswith("id: "):
+                    self.ids.append(line[4:])
+                    return
+
+    def next_id(self) -> str:
+        self.thread.join(timeout=10)
+        assert self.ids, "no event reached the screen"
+        return self.ids[0]
+
+
+def seed_approved(livewall: Livewall, count: int) -> None:
+    """`count` approved posts (post moderation), one change each, in one transaction."""
+    posts = [
+        candidate(f"s{n}", f"Message {n} des #AssisesUMQ " + "mot " * 30) for n in range(count)
+    ]
+    Pipeline(livewall.store, Rules(mode="post")).ingest(source(), result(*posts))
+
+
+def screen_views(server: LiveServer) -> Any:
+    app: Any = server.server.config.app
+    for route in app.routes:
+        if getattr(route, "path", "") == "/wall/{screen}/events":
+            return route.endpoint.__self__
+    raise AssertionError("no screen stream route")
+
+
+def test_a_screen_far_behind_or_ahead_starts_over_instead_of_a_replay(
+    live_server: LiveServer, livewall: Livewall
+) -> None:
+    seed_approved(livewall, REPLAY_WINDOW + 10)
+    last = livewall.store.last_seq()
+    behind = read_events(f"{live_server.url}/wall/hall/events?after=5", 1)
+    # Not 500 cards: the page reloads (one query for the newest posts) and resumes from there.
+    assert [(e["event"], e["data"], e.get("id")) for e in behind] == [
+        ("screen", '{"action": "reload", "reason": "behind"}', None)
+    ]
+    within = read_events(f"{live_server.url}/wall/hall/events?after=15", 1)
+    assert within[0]["id"] == "16"
+    # A point the store never reached (a screen left open across a database reset): its cards
+    # are from another history, and waiting for that sequence would leave it frozen.
+    ahead = read_events(f"{live_server.url}/wall/hall/events?after={last + 1}", 1)
+    assert [(e["event"], e["data"]) for e in ahead] == [
+        ("screen", '{"action": "reload", "reason": "ahead"}')
+    ]
+
+
+def test_300_resumes_closed_at_once_cost_little_and_screens_still_get_their_events(
+    live_server: LiveServer, livewall: Livewall
+) -> None:
+    # Before: every one rendered up to 500 cards in a thread nobody could stop (57 s of CPU
+    # for 600 changes, /healthz answering after 47 s).
+    seed_approved(livewall, 300)
+    (pending,) = [i for i in ingest(livewall, "late") if i > 300]
+    views = screen_views(live_server)
+    hall = Listener(f"{live_server.url}/wall/hall/events")  # a screen in the hallway
+    cpu = time.process_time()
+    for after in range(300):
+        with socket.create_connection(("127.0.0.1", live_server.port)) as attacker:
+            attacker.sendall(
+                f"GET /wall/hall/events?after={after} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+            )
+    assert httpx.get(f"{live_server.url}/healthz", timeout=10).status_code == 200
+    replays = views.batches.replays
+    deadline = time.monotonic() + 10
+    while replays.pending and time.monotonic() < deadline:
+        time.sleep(0.02)
+    approved = decide(livewall.store, pending, "approve", "marie", publish=livewall.feed.notify)
+    assert hall.next_id() == str(approved.seq)  # the hallway's screen still saw it
+    spent = time.process_time() - cpu
+    assert replays.pending == 0 and replays.started <= REPLAYS_AT_ONCE + REPLAYS_WAITING
+    assert replays.abandoned >= 1  # queued or stopped, not rendered for nobody
+    # Generous for a shared 2-core machine; it measured about 0.5 s, against 57 s before.
+    assert spent < 10, spent
 
 
 EMBED_SCREENS = [

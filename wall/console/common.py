@@ -10,7 +10,7 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from aggregator.accounts import Staff, Throttle
+from aggregator.accounts import Staff
 from aggregator.livewall import Livewall
 from wall.console.auth import Guard
 from wall.console.sessions import Cookies, secret_key
@@ -39,9 +39,6 @@ class Console:
         https = app.settings.server.public_url.startswith("https://")
         self.cookies = Cookies(secret_key(app.env), https)
         self.guard = Guard(app.store, self.cookies)
-        # Guessing one password is slowed per account; spraying many, per address.
-        self.by_account = Throttle(limit=5)
-        self.by_address = Throttle(limit=30)
 
     @property
     def store(self) -> Any:

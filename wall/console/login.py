@@ -1,17 +1,29 @@
-"""Logging in and out of the console, with throttling per account and per address."""
+"""Logging in and out of the console: tries throttled per account and address, and a
+bound on how many passwords are checked at once (Argon2 takes 64 MiB each)."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import secrets
+from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
 
+import anyio
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from aggregator import accounts
-from aggregator.accounts import Staff
+from aggregator.accounts import LoginThrottle, Staff
+from aggregator.models import User
 from wall.console.common import Console
+
+T = TypeVar("T")
+CHECKS_AT_ONCE = 2
+CHECKS_WAITING = 8
+BUSY_RETRY_SECONDS = 5
 
 
 def safe_next(target: str | None) -> str:
@@ -21,9 +33,54 @@ def safe_next(target: str | None) -> str:
     return "/console"
 
 
+class Busy(Exception):
+    """Too many passwords are being checked or wait their turn."""
+
+
+class PasswordChecks:
+    """Passwords checked `at_once` at a time, `waiting` more in line, refused beyond: memory
+    stays near `at_once` × 64 MiB however many logins arrive together."""
+
+    def __init__(self, at_once: int = CHECKS_AT_ONCE, waiting: int = CHECKS_WAITING) -> None:
+        self.at_once = at_once
+        self.waiting = waiting
+        self.slots = asyncio.Semaphore(at_once)
+        self.pending = 0  # checking or waiting their turn
+        self.running = 0
+        self.peak = 0  # the most checked at once, and how many in all (for tests and bench)
+        self.checked = 0
+
+    @property
+    def full(self) -> bool:
+        return self.pending >= self.at_once + self.waiting
+
+    async def run(self, check: Callable[[], T]) -> T:
+        if self.full:
+            raise Busy(f"{self.pending} password checks already under way")
+        self.pending += 1
+        try:
+            async with self.slots:
+                self.running += 1
+                self.peak = max(self.peak, self.running)
+                self.checked += 1
+                try:
+                    return await anyio.to_thread.run_sync(check)
+                finally:
+                    self.running -= 1
+        finally:
+            self.pending -= 1
+
+
 class LoginViews:
-    def __init__(self, console: Console) -> None:
+    def __init__(
+        self,
+        console: Console,
+        throttle: LoginThrottle | None = None,
+        checks: PasswordChecks | None = None,
+    ) -> None:
         self.console = console
+        self.throttle = throttle or LoginThrottle()
+        self.checks = checks or PasswordChecks()
 
     def routes(self) -> list[Route]:
         guard = self.console.guard
@@ -63,27 +120,37 @@ class LoginViews:
         if not console.cookies.login_token_matches(request, str(form.get("csrf", ""))):
             return self._form(request, _("The form expired: please try again."), 403, name)
         address = request.client.host if request.client else "unknown"
-        account_key, address_key = f"account:{name.casefold()}", f"address:{address}"
-        wait = max(
-            console.by_account.blocked_for(account_key), console.by_address.blocked_for(address_key)
-        )
+        # Counted before the check, in one step with it: simultaneous tries cannot all pass.
+        wait = self.throttle.reserve(name, address)
         if wait > 0:
             minutes = math.ceil(wait / 60)
             message = _("Too many failed attempts. Try again in %(minutes)s min.") % {
                 "minutes": minutes
             }
             return self._form(request, message, 429, name)
-        user = await console.run(accounts.authenticate, console.store, name, password)
+        try:
+            user = await self._check(name, password, address)
+        except Busy:
+            message = _("Too many logins at once: try again in a few seconds.")
+            response = self._form(request, message, 503, name)
+            response.headers["retry-after"] = str(BUSY_RETRY_SECONDS)
+            return response
         if user is None:
-            console.by_account.fail(account_key)
-            console.by_address.fail(address_key)
             return self._form(request, _("Wrong name or password."), 401, name)
-        console.by_account.forgive(account_key)
+        self.throttle.succeeded(name, address)
         key, _staff = await console.run(accounts.open_session, console.store, user, address)
         target = safe_next(str(form.get("next", "")) or None)
         response = RedirectResponse(target, status_code=303)
         console.cookies.set_session(request, response, key)
         return response
+
+    async def _check(self, name: str, password: str, address: str) -> User | None:
+        check = partial(accounts.authenticate, self.console.store, name, password)
+        try:
+            return await self.checks.run(check)
+        except BaseException:
+            self.throttle.unchecked(name, address)  # not judged (busy, store down): no failure
+            raise
 
     async def logout(self, request: Request, staff: Staff) -> Response:
         await self.console.run(

@@ -148,17 +148,6 @@ async def test_login_throttling_per_account(app: object, livewall: Livewall) -> 
         assert await attempt(PASSWORD) == 429 and "min" in page.text
 
 
-def test_throttle_per_address_and_window() -> None:
-    now = [0.0]
-    throttle = accounts.Throttle(limit=3, window=60, clock=lambda: now[0])
-    for _ in range(3):
-        throttle.fail("address:10.0.0.1")
-    assert throttle.blocked_for("address:10.0.0.1") == 60
-    assert throttle.blocked_for("address:10.0.0.2") == 0
-    now[0] = 61
-    assert throttle.blocked_for("address:10.0.0.1") == 0
-
-
 async def test_sessions_expire_and_end_when_the_account_is_disabled(
     app: object, livewall: Livewall
 ) -> None:
