@@ -115,6 +115,12 @@ class Found:
     uri: str
     sort_time: datetime  # when search files the post: the earlier of created and indexed
     candidate: Candidate | None  # None: a reply, not for the wall
+    cid: str = ""  # the record version: a record rewritten in place gets a new one
+
+    @property
+    def version(self) -> str:
+        """What "seen" remembers: the same post in a new version is not seen yet (an edit)."""
+        return f"{self.uri} {self.cid}" if self.cid else self.uri
 
 
 def parse_search(payload: Any) -> tuple[list[Found], str | None, int]:
@@ -142,9 +148,10 @@ def parse_post(post: Any) -> Found:
         if created is None:
             raise ValueError("the post has neither createdAt nor indexedAt")
         sort_time = min(created, indexed or created)
+        cid = post.get("cid") if isinstance(post.get("cid"), str) else ""
         if record.get("reply"):
-            return Found(uri, sort_time, None)
-        return Found(uri, sort_time, _candidate(post, record, uri, created))
+            return Found(uri, sort_time, None, cid)
+        return Found(uri, sort_time, _candidate(post, record, uri, created), cid)
 
 
 def _candidate(
@@ -448,11 +455,16 @@ class BlueskyCollector:
         self, state: SourceState, since: datetime, run: Run, progress: dict[str, Any]
     ) -> CollectResult:
         seen = set(state.extra.get("seen") or [])
-        fresh = [f for f in run.found.values() if f.uri not in seen and f.sort_time >= since]
+        # A bare uri is what states saved before record versions were remembered hold.
+        fresh = [
+            f
+            for f in run.found.values()
+            if f.version not in seen and f.uri not in seen and f.sort_time >= since
+        ]
         ordered = sorted(fresh, key=lambda f: f.sort_time)
         newest = [t for p in progress.values() if (t := parse_iso_datetime(p["newest"]))]
         cursor = max(newest).isoformat() if newest else state.cursor
-        remembered = [*(state.extra.get("seen") or []), *(f.uri for f in ordered)][-SEEN_KEPT:]
+        remembered = [*(state.extra.get("seen") or []), *(f.version for f in ordered)][-SEEN_KEPT:]
         extra = {**with_window(state.extra, since), "seen": remembered, "searches": progress}
         result = CollectResult(
             posts=[f.candidate for f in ordered if f.candidate],

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
@@ -22,6 +23,9 @@ from aggregator.store import Store
 from aggregator.streams import Backoff, StreamRunner
 from collectors.webhook import sign
 from tests.aggregator.test_streams import StreamingMastodon, mastodon  # noqa: F401 (fixture)
+from tests.collectors.collector_fakes import FakeServer
+from tests.collectors.test_bluesky import ENV as BLUESKY_ENV
+from tests.collectors.test_bluesky import FakeBluesky
 from tests.conftest import SettingsFactory, asgi_client
 
 pytestmark = pytest.mark.anyio
@@ -170,3 +174,35 @@ def _received(store: Store, text: str) -> bool:
         return False
     waiting = (post.pending_edit or {}).get("values", {}).get("text")
     return text in (post.text, waiting)
+
+
+@pytest.fixture
+def bluesky_server() -> Iterator[FakeServer]:
+    server = FakeServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_bluesky_edits(
+    make_settings: SettingsFactory, store: Store, bluesky_server: FakeServer, mode: str
+) -> None:
+    bluesky = FakeBluesky(bluesky_server)
+    source = {"name": "bsky", "type": "bluesky", "handle": "umq.bsky.social",
+              "app_password_env": "BSKY_APP_PASSWORD", "service": bluesky_server.base_url,
+              "every": 3600}  # fmt: skip
+    app = Livewall(settings_for(make_settings, mode, source), store=store, env=BLUESKY_ENV)
+    [post] = bluesky.post(1, at=datetime.now(UTC) - timedelta(minutes=1))
+
+    async def send(text: str) -> None:
+        # A record rewritten in place (a new cid): the search finds it again in its overlap.
+        if text != FIRST:
+            post.update(cid=f"bafyrei{len(text)}edit")
+        post["record"].update(text=text, facets=[])
+        report = await app.harvest.run_source("bsky")
+        assert report.error is None
+
+    async with asgi_client(app) as client:
+        await check_edits(client, store, mode, send)
+    await app.aclose()

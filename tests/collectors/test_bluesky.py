@@ -464,3 +464,19 @@ async def test_a_query_replaces_hashtags(
 def test_options_are_documented() -> None:
     for name, field in Options.model_fields.items():
         assert field.description, name
+
+
+async def test_a_record_rewritten_in_place_comes_again_as_an_edit(
+    server: FakeServer, bluesky: FakeBluesky, http: httpx.AsyncClient
+) -> None:
+    [post] = bluesky.post(1)
+    source = collector(server, http)
+    first = await source.collect(SourceState())
+    again = await source.collect(first.state)
+    assert again.posts == []  # the same version is not sent twice
+    post["cid"] = "bafyreinewversion"
+    post["record"].update(text="Texte réécrit #AssisesUMQ", facets=[])
+    edited = await source.collect(again.state)
+    assert [(p.external_id, p.text) for p in edited.posts] == [
+        (post["uri"], "Texte réécrit #AssisesUMQ")
+    ]
