@@ -36,6 +36,7 @@ from aggregator.models import Change, Post
 from aggregator.settings import ScreenSettings
 from aggregator.timeline import Filter, by_ids, latest, visible
 from wall.i18n import pick_language
+from wall.params import resume_point
 from wall.security import screen_csp
 from wall.templating import Templates
 
@@ -252,7 +253,7 @@ class ScreenViews:
 
     async def events(self, request: Request) -> Response:
         screen = self._screen(request)
-        start = _resume_point(request)
+        start = resume_point(request)
         if start is None:
             start = await anyio.to_thread.run_sync(self.app.store.last_seq)
         language = self.language(request, screen)
@@ -322,14 +323,6 @@ def _for_screen(change: Change, name: str) -> bool:
         wanted = change.payload.get("screens") or []
         return not wanted or name in wanted
     return True
-
-
-def _resume_point(request: Request) -> int | None:
-    raw = request.headers.get("last-event-id") or request.query_params.get("after")
-    try:
-        return max(int(raw), 0) if raw else None
-    except ValueError:
-        return None
 
 
 def _json(payload: dict[str, Any]) -> str:

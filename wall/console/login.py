@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from aggregator import accounts
 from aggregator.accounts import Staff
+from wall.bodies import read_form
 from wall.console.common import Console
 
 
@@ -57,7 +58,7 @@ class LoginViews:
     async def submit(self, request: Request) -> Response:
         console = self.console
         _ = console.gettext(request)
-        form = await request.form()
+        form = await read_form(request)
         name = str(form.get("name", "")).strip()
         password = str(form.get("password", ""))
         if not console.cookies.login_token_matches(request, str(form.get("csrf", ""))):
