@@ -19,10 +19,12 @@ from aggregator.folding import fold
 from aggregator.language import detect_language
 from aggregator.models import ModerationEntry, Post, Source, utcnow
 from aggregator.rules import PostRules
-from aggregator.sanitize import clean_html, plain_text, safe_url, text_to_html
+from aggregator.sanitize import clean_html, plain_text, safe_url, storable, text_to_html
 from aggregator.store import Store
 from collectors.base import Candidate, CollectResult, SourceOptions
 
+# Bounds of what one post may store, whatever its network allows (a feed may send a book).
+MAX_TEXT, MAX_HTML, MAX_LINE, MAX_ALT = 20_000, 100_000, 500, 1_500
 # Same author, same text, on another network within this window: one post.
 CROSSPOST_WINDOW = timedelta(hours=6)
 
@@ -71,27 +73,31 @@ def fingerprint(author_name: str, text: str) -> str | None:
 
 
 def prepare(candidate: Candidate, options: SourceOptions, languages: tuple[str, ...]) -> Post:
-    """A candidate made safe to store: sanitized HTML, plain text, language, checked URLs."""
-    html = clean_html(candidate.html) if candidate.html else text_to_html(candidate.text)
-    text = plain_text(html) if candidate.html else candidate.text.strip()
+    """A candidate made safe to store: sanitized HTML, plain text, language, checked URLs,
+    storable text of bounded length whatever the network sent."""
+    raw_html, raw_text = storable(candidate.html, MAX_HTML), storable(candidate.text, MAX_TEXT)
+    html = clean_html(raw_html) if raw_html else text_to_html(raw_text)
+    text = plain_text(html) if raw_html else raw_text.strip()
     language = candidate.language or detect_language(text, languages)
     author = candidate.author
+    name, handle = storable(author.name, 200), storable(author.handle, 300)
     media = [
-        {**asdict(m), "url": safe_url(m.url) or m.url, "preview_url": safe_url(m.preview_url)}
+        {**asdict(m), "url": safe_url(m.url) or m.url, "preview_url": safe_url(m.preview_url),
+         "alt": storable(m.alt, MAX_ALT)}
         for m in candidate.media
         if safe_url(m.url) or m.url.startswith("demo:")
-    ]
+    ]  # fmt: skip
     return Post(
         source=options.name,
         external_id=candidate.external_id[:500],
         network=candidate.network or options.type,
         kind=candidate.kind,
         url=safe_url(candidate.url),
-        author_handle=author.handle[:300],
-        author_name=author.name or author.handle,
+        author_handle=handle,
+        author_name=name or handle,
         author_avatar=safe_url(author.avatar_url),
         author_url=safe_url(author.profile_url),
-        title=candidate.title,
+        title=storable(candidate.title, MAX_LINE) or None,
         text=text,
         html=html,
         language=(language or None) and language[:10],
@@ -103,12 +109,12 @@ def prepare(candidate: Candidate, options: SourceOptions, languages: tuple[str, 
         likes=candidate.likes,
         shares=candidate.shares,
         replies=candidate.replies,
-        content_warning=candidate.content_warning or None,
+        content_warning=storable(candidate.content_warning, MAX_LINE) or None,
         sensitive=candidate.sensitive,
         official=options.official,
         live_state=candidate.live_state,
         dedupe_key=candidate.dedupe_key,
-        fingerprint=fingerprint(author.name or author.handle, text),
+        fingerprint=fingerprint(name or handle, text),
     )
 
 

@@ -20,6 +20,15 @@ _SPACES = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
+# NUL and lone surrogates: no store keeps them (PostgreSQL refuses both), no reader sees them.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value: str | None, limit: int) -> str:
+    """Text every store accepts, at most `limit` characters."""
+    return _UNSTORABLE.sub("", value[:limit]) if value else ""
+
+
 def safe_url(url: str | None) -> str | None:
     """Only http(s) URLs go into an href or src; anything else is dropped."""
     if url and url.strip().lower().startswith(SAFE_SCHEMES):

@@ -45,12 +45,22 @@ class CollectorError(Exception):
         self.retry_after = retry_after
 
 
+# A card has room for a name, not a page (Mastodon allows 30 characters, Bluesky 64).
+MAX_AUTHOR_NAME = 200
+# The network a post is shown as: also a CSS class on the screens' card, so a plain token.
+NETWORK = re.compile(r"[a-z0-9_-]{1,40}")
+
+
 @dataclass(frozen=True)
 class Author:
     handle: str
     name: str = ""
     avatar_url: str | None = None
     profile_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.name) > MAX_AUTHOR_NAME:
+            object.__setattr__(self, "name", self.name[: MAX_AUTHOR_NAME - 1] + "…")
 
 
 @dataclass(frozen=True)
@@ -91,6 +101,12 @@ class Candidate:
     hashtags: list[str] = field(default_factory=list)
     # The network shown on the wall; None means the source's own type.
     network: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.network is not None and not NETWORK.fullmatch(self.network):
+            raise ValueError(
+                f"network {self.network[:50]!r} is not a plain token ({NETWORK.pattern})"
+            )
 
 
 @dataclass

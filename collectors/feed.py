@@ -31,6 +31,8 @@ from collectors.base import (
 )
 from collectors.http import (
     DEFAULT_RETRY,
+    EARLIEST,
+    LATEST,
     HttpUrl,
     RetryPolicy,
     conditional_headers,
@@ -146,9 +148,10 @@ def _time(value: Any) -> datetime | None:
     if not isinstance(value, time.struct_time):
         return None
     try:
-        return datetime(*value[:6], tzinfo=UTC)
+        when = datetime(*value[:6], tzinfo=UTC)
     except (ValueError, OverflowError):
         return None
+    return when if EARLIEST <= when < LATEST else None
 
 
 def _author(entry: Any, feed: Any, url: str) -> Author:

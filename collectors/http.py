@@ -28,6 +28,10 @@ Sleep = Callable[[float], Awaitable[None]]
 
 # A Retry-After longer than this is a request to come back later, not to retry now.
 LONGEST_QUICK_WAIT = 5.0
+# The times a post may carry: outside them a date is a mistake or a trap (year 1 in the
+# event's time zone is before year 1, and the card's « il y a » would fail on it).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -62,16 +66,17 @@ def safe_url(value: object) -> str | None:
 
 
 def parse_iso_datetime(value: object) -> datetime | None:
-    """An ISO 8601 timestamp with a timezone, in UTC; None for anything else."""
+    """An ISO 8601 timestamp with a timezone, in UTC, between EARLIEST and LATEST; None for
+    anything else."""
     if not isinstance(value, str) or not value:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
+        # Year 1 at +14:00 is before year 1 in UTC: there is no such datetime.
+        utc = parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+    except (ValueError, OverflowError):
         return None
-    if parsed.tzinfo is None:
-        return None
-    return parsed.astimezone(UTC)
+    return utc if utc is not None and EARLIEST <= utc < LATEST else None
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:

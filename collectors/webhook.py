@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import Field
 
+from collectors import payload
 from collectors.base import (
+    MAX_AUTHOR_NAME,
+    NETWORK,
     Author,
     Candidate,
     CollectorContext,
@@ -28,12 +30,22 @@ from collectors.base import (
     SourceOptions,
     SourceState,
 )
-from collectors.http import parse_iso_datetime, safe_url
+from collectors.http import EARLIEST, LATEST, parse_iso_datetime, safe_url
 
 SIGNATURE_HEADER = "X-Livewall-Signature"
 MAX_BODY = 256 * 1024  # the route answers 413 above this, before reading further
 TOLERANCE = 300  # seconds between the signed time and ours, either way
 MEDIA_TYPES = ("image", "video", "gifv", "audio", "link")
+# Lengths in characters: the store's own widths for ids and handles; for the rest, far more
+# than any network allows (LinkedIn: 3,000 characters; Mastodon: 1,500 of alt text).
+MAX_ID = 500
+MAX_HANDLE = 300
+MAX_TEXT = 20_000
+MAX_HTML = 100_000
+MAX_URL = 2_048
+MAX_ALT = 1_500
+MAX_LANGUAGE = 10
+MAX_MEDIA = 20
 
 
 class Options(SourceOptions):
@@ -90,65 +102,86 @@ def _signature_fields(header: str) -> tuple[str, list[str]]:
 
 
 def parse_payload(body: bytes) -> Candidate:
-    """A pushed post as a candidate, or a 400 naming the first thing wrong with it."""
+    """A pushed post as a candidate, or a 4xx naming the first thing wrong with it."""
     if len(body) > MAX_BODY:
         raise WebhookError(413, f"the body is larger than {MAX_BODY} bytes")
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise WebhookError(400, "the body is not valid JSON") from None
+        data = payload.load(body)
+    except payload.PayloadError as exc:
+        raise WebhookError(400, str(exc)) from None
     if not isinstance(data, dict):
         raise WebhookError(400, "the body must be a JSON object")
     author = data.get("author")
     if not isinstance(author, dict):
         raise WebhookError(400, "field 'author' is required and must be an object")
+    handle = _required(author, "handle", MAX_HANDLE, "author.")
     return Candidate(
-        external_id=_required(data, "id"),
+        external_id=_required(data, "id", MAX_ID),
         url=_link(data, "url"),
         author=Author(
-            handle=_required(author, "handle", "author."),
-            name=_optional(author, "name", "author.") or _required(author, "handle", "author."),
+            handle=handle,
+            name=_optional(author, "name", MAX_AUTHOR_NAME, "author.") or handle,
             avatar_url=_link(author, "avatar", "author."),
             profile_url=_link(author, "url", "author."),
         ),
         created_at=_created_at(data),
-        text=_optional(data, "text") or "",
-        html=_optional(data, "html"),
-        language=_optional(data, "language"),
+        text=_optional(data, "text", MAX_TEXT) or "",
+        html=_optional(data, "html", MAX_HTML),
+        language=_optional(data, "language", MAX_LANGUAGE),
         media=_media(data.get("media")),
-        network=_optional(data, "network"),
+        network=_network(data),
     )
 
 
-def _required(data: dict[str, Any], key: str, prefix: str = "") -> str:
+def _required(data: dict[str, Any], key: str, limit: int, prefix: str = "") -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value.strip():
         raise WebhookError(400, f"field '{prefix}{key}' is required")
-    return value
+    return _within(value, f"{prefix}{key}", limit)
 
 
-def _optional(data: dict[str, Any], key: str, prefix: str = "") -> str | None:
+def _optional(data: dict[str, Any], key: str, limit: int, prefix: str = "") -> str | None:
     value = data.get(key)
     if value is not None and not isinstance(value, str):
         raise WebhookError(400, f"field '{prefix}{key}' must be a string")
-    return value or None
+    return _within(value, f"{prefix}{key}", limit) if value else None
+
+
+def _within(value: str, field: str, limit: int) -> str:
+    if len(value) > limit:
+        raise WebhookError(400, f"field '{field}' is {len(value)} characters long, at most {limit}")
+    return value
 
 
 def _link(data: dict[str, Any], key: str, prefix: str = "") -> str | None:
-    value = _optional(data, key, prefix)
+    value = _optional(data, key, MAX_URL, prefix)
     if value is not None and safe_url(value) is None:
         raise WebhookError(400, f"field '{prefix}{key}' must be an http or https URL")
     return value and safe_url(value)
 
 
 def _created_at(data: dict[str, Any]) -> datetime:
-    created = parse_iso_datetime(_required(data, "created_at"))
+    created = parse_iso_datetime(_required(data, "created_at", 64))
     if created is None:
         raise WebhookError(
             400,
-            "field 'created_at' must be an ISO 8601 time with a timezone, such as 2026-11-25T14:05:00-05:00",
+            "field 'created_at' must be an ISO 8601 time with a timezone, between the years "
+            f"{EARLIEST.year} and {LATEST.year - 1}, such as 2026-11-25T14:05:00-05:00",
         )
     return created
+
+
+def _network(data: dict[str, Any]) -> str | None:
+    value = _optional(data, "network", 40)
+    if value is None:
+        return None
+    if not NETWORK.fullmatch(value.lower()):
+        raise WebhookError(
+            400,
+            "field 'network' must be a plain name: 1 to 40 letters, digits, '-' or '_' "
+            f"(such as linkedin), got {value!r}",
+        )
+    return value.lower()
 
 
 def _media(items: Any) -> list[Media]:
@@ -156,18 +189,20 @@ def _media(items: Any) -> list[Media]:
         return []
     if not isinstance(items, list):
         raise WebhookError(400, "field 'media' must be a list")
+    if len(items) > MAX_MEDIA:
+        raise WebhookError(400, f"field 'media' has {len(items)} items, at most {MAX_MEDIA}")
     media = []
     for n, item in enumerate(items):
         prefix = f"media[{n}]."
         if not isinstance(item, dict):
             raise WebhookError(400, f"field 'media[{n}]' must be an object")
-        kind = _optional(item, "type", prefix) or "image"
+        kind = _optional(item, "type", 10, prefix) or "image"
         if kind not in MEDIA_TYPES:
             raise WebhookError(400, f"field '{prefix}type' must be one of {', '.join(MEDIA_TYPES)}")
         url = _link(item, "url", prefix)
         if url is None:
             raise WebhookError(400, f"field '{prefix}url' is required")
-        alt = _optional(item, "alt", prefix) or ""
+        alt = _optional(item, "alt", MAX_ALT, prefix) or ""
         media.append(Media(url=url, type=kind, alt=alt))  # type: ignore[arg-type]
     return media
 

@@ -14,36 +14,15 @@ from aggregator.export import export_row
 from aggregator.livewall import Livewall
 from aggregator.models import Source
 from aggregator.timeline import latest
+from wall.params import query_whole
 
 MAX_LIMIT = 200
 
 
-class BadRequest(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-def int_param(request: Request, name: str, default: int | None, low: int, high: int) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"query parameter '{name}' must be a whole number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise BadRequest(f"query parameter '{name}' must be between {low} and {high}, got {value}")
-    return value
-
-
 def routes(app: Livewall) -> list[Route]:
     async def posts(request: Request) -> JSONResponse:
-        try:
-            limit = int_param(request, "limit", 50, 1, MAX_LIMIT) or 50
-            before = int_param(request, "before", None, 1, 2**62)
-        except BadRequest as exc:
-            return JSONResponse({"error": exc.message}, status_code=400)
+        limit = query_whole(request, "limit", 50, 1, MAX_LIMIT) or 50
+        before = query_whole(request, "before", None, 1)
         found = await anyio.to_thread.run_sync(lambda: latest(app.store, limit, before))
         return JSONResponse({"posts": [export_row(p) for p in found]})
 

@@ -21,8 +21,10 @@ from aggregator.scheduler import create_scheduler, stop_collecting
 from aggregator.streams import StreamRunner
 from wall import api, heartbeat, hooks, media, messages
 from wall.assets import Assets
+from wall.bodies import BodyLimit, BodyTooLarge
 from wall.console import routes as console
 from wall.digest import DigestViews
+from wall.params import BadRequest, PlainQuery
 from wall.prefetch import Prefetch
 from wall.screens import NETWORK_ICONS, ScreenViews
 from wall.security import SecurityHeaders
@@ -77,15 +79,11 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
         return RedirectResponse("/wall/", status_code=307)
 
     async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        if request.url.path.startswith(("/api/", "/hooks/")):
-            return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+        status, detail = _status_and_detail(exc)
+        if request.url.path.startswith(("/api/", "/hooks/", "/console/api/")):
+            return JSONResponse({"error": detail}, status_code=status)
         return templates.response(
-            "error.html",
-            screens.language(request),
-            status=exc.status_code,
-            code=exc.status_code,
-            detail=exc.detail,
+            "error.html", screens.language(request), status=status, code=status, detail=detail
         )
 
     routes = [
@@ -100,9 +98,18 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
         *DigestViews(app, templates).routes(),
         Mount("/static", StaticFiles(directory=assets.directory), name="static"),
     ]
-    web = Starlette(
-        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
-    )
+    refusals = {HTTPException: http_error, BadRequest: http_error, BodyTooLarge: http_error}
+    web = Starlette(routes=routes, lifespan=lifespan, exception_handlers=refusals)
     web.state.livewall = app
+    # The last added is the outermost: every answer, refusals included, gets the headers.
+    web.add_middleware(PlainQuery)
+    web.add_middleware(BodyLimit)
     web.add_middleware(SecurityHeaders)
     return web
+
+
+def _status_and_detail(exc: Exception) -> tuple[int, str]:
+    if isinstance(exc, HTTPException):
+        return exc.status_code, exc.detail
+    assert isinstance(exc, BadRequest | BodyTooLarge)
+    return exc.status, exc.message

@@ -22,7 +22,9 @@ from starlette.routing import Route
 from aggregator.livewall import Livewall
 from aggregator.messages import MessageError
 from aggregator.models import Screen, utcnow
-from wall.messages import bearer, json_body, problem
+from wall.bodies import limited
+from wall.messages import MAX_BODY, bearer, json_body, problem
+from wall.params import whole
 
 # Screens beat every 30 s: two missed beats and a margin make a screen offline.
 ONLINE_WITHIN = timedelta(seconds=75)
@@ -42,8 +44,10 @@ def record(app: Livewall, body: dict[str, Any], client: str | None) -> Screen:
     if not name or app.settings.screen(name) is None:
         raise MessageError(f"unknown screen {name!r}", status=404)
     last = body.get("last_event_id")
-    if last is not None and (not isinstance(last, int) or isinstance(last, bool) or last < 0):
-        raise MessageError(f"field 'last_event_id' must be a whole number, got {last!r}")
+    if last is not None:
+        if isinstance(last, str):  # JSON numbers only: whole() would read "12" too
+            raise MessageError(f"field 'last_event_id' must be a whole number, got {last!r}")
+        last = whole(last, "field 'last_event_id'")
     offline = body.get("offline_copy")
     if offline is not None and not isinstance(offline, bool):
         raise MessageError(f"field 'offline_copy' must be true or false, got {offline!r}")
@@ -100,6 +104,6 @@ def routes(app: Livewall) -> list[Route]:
         return JSONResponse({"screens": rows, "online_within_seconds": ONLINE_WITHIN.seconds})
 
     return [
-        Route("/api/screens/heartbeat", beat, methods=["POST"]),
+        Route("/api/screens/heartbeat", limited(MAX_BODY, beat), methods=["POST"]),
         Route("/api/screens", bearer(app, screens), methods=["GET"]),
     ]

@@ -20,24 +20,11 @@ from collectors.webhook import (
     verify_signature,
 )
 from collectors.webhook import Options as WebhookOptions
+from wall.bodies import limited
 
 
 def _error(status: int, reason: str) -> JSONResponse:
     return JSONResponse({"error": reason}, status_code=status)
-
-
-async def _bounded_body(request: Request) -> bytes:
-    """The raw body, refused as soon as it passes MAX_BODY (a lying Content-Length too)."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY:
-        raise WebhookError(413, f"the body is larger than {MAX_BODY} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise WebhookError(413, f"the body is larger than {MAX_BODY} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def routes(app: Livewall) -> list[Route]:
@@ -61,7 +48,7 @@ def routes(app: Livewall) -> list[Route]:
                 return _error(
                     503, f"the webhook's secret ({options.secret_env}) is not set on the server"
                 )
-            body = await _bounded_body(request)
+            body = await request.body()  # at most MAX_BODY: the route's limit, as it arrives
             verify_signature(
                 secret.encode(), request.headers.get(SIGNATURE_HEADER), body, time.time()
             )
@@ -75,4 +62,4 @@ def routes(app: Livewall) -> list[Route]:
         # A cross-post joins the post already stored from another network: nothing new to accept.
         return JSONResponse(answer, status_code=200 if stored.outcome == "joined" else 202)
 
-    return [Route("/hooks/{source}", receive, methods=["POST"])]
+    return [Route("/hooks/{source}", limited(MAX_BODY, receive), methods=["POST"])]

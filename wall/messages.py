@@ -23,12 +23,9 @@ screens cache it for a year.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
-import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,15 +33,14 @@ from typing import Any
 import anyio
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Message as AsgiMessage
-from starlette.types import Receive
 
 from aggregator import accounts, messages
 from aggregator.livewall import Livewall
-from wall import media
+from wall import bodies, media
+from wall.params import whole
 
 TOKEN_ENV = "LIVEWALL_API_TOKEN"
 MAX_BODY = 16_384
@@ -91,13 +87,8 @@ def bearer(app: Livewall, endpoint: Endpoint) -> Endpoint:
 
 
 async def json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise messages.MessageError(f"body too large ({len(raw)} bytes, at most {MAX_BODY})")
-    try:
-        body = json.loads(raw or b"{}")
-    except ValueError as exc:
-        raise messages.MessageError(f"body is not valid JSON: {exc}") from None
+    """A JSON object of at most the route's limit (MAX_BODY for the JSON routes)."""
+    body = await bodies.read_json(request)
     if not isinstance(body, dict):
         raise messages.MessageError("body must be a JSON object")
     return body
@@ -237,51 +228,6 @@ def announce(
 # Uploads -----------------------------------------------------------------------------------
 
 
-class BodyTooLarge(Exception):
-    def __init__(self, size: int) -> None:
-        super().__init__(size)
-        self.size = size
-
-
-def declared_size(request: Request) -> int:
-    raw = request.headers.get("content-length", "")
-    return int(raw) if raw.isdigit() else 0
-
-
-@asynccontextmanager
-async def capped(request: Request, limit: int = MAX_UPLOAD) -> AsyncIterator[Request]:
-    """The request with its body limited to `limit` bytes (BodyTooLarge beyond, even when
-    chunked), its form's temporary files closed at the end."""
-    if declared_size(request) > limit:
-        raise BodyTooLarge(declared_size(request))
-    received = 0
-    upstream: Receive = request.receive
-
-    async def receive() -> AsgiMessage:
-        nonlocal received
-        message = await upstream()
-        received += len(message.get("body", b""))
-        if received > limit:
-            raise BodyTooLarge(received)
-        return message
-
-    limited = Request(request.scope, receive)
-    try:
-        yield limited
-    finally:
-        await limited.close()
-
-
-async def drain(request: Request, at_most: int = 4 * MAX_UPLOAD) -> None:
-    """Read and drop a refused body, so the browser gets the answer rather than a reset."""
-    seen = 0
-    with contextlib.suppress(ClientDisconnect, RuntimeError):
-        async for chunk in request.stream():
-            seen += len(chunk)
-            if seen > at_most:
-                return
-
-
 async def upload_of(form: FormData, name: str = "image") -> bytes | None:
     """The bytes of an optional file field (an empty file input sends an empty part)."""
     value = form.get(name)
@@ -348,28 +294,27 @@ def routes(app: Livewall) -> list[Route]:
         return JSONResponse(await anyio.to_thread.run_sync(read))
 
     async def create(request: Request) -> Response:
+        bodies.allow(request, MAX_UPLOAD if _multipart(request) else MAX_BODY)
         try:
-            async with capped(request) as limited:
-                fields, upload = await _message_fields(limited)
-                actor = _actor(request, fields.pop("actor"))
-                sent = await anyio.to_thread.run_sync(
-                    lambda: announce(app, images, upload=upload, actor=actor, **fields)
-                )
-        except BodyTooLarge as exc:
-            await drain(request)
-            return problem(413, too_big(exc.size).message)
+            fields, upload = await _message_fields(request)
+            actor = _actor(request, fields.pop("actor"))
+            sent = await anyio.to_thread.run_sync(
+                lambda: announce(app, images, upload=upload, actor=actor, **fields)
+            )
+        except bodies.BodyTooLarge as exc:
+            return problem(413, too_big(exc.size).message if _multipart(request) else exc.message)
         except messages.MessageError as exc:
             return problem(exc.status, exc.message)
+        finally:
+            await request.close()  # the form's spooled files
         return JSONResponse(sent.payload(), status_code=201)
 
     async def clear(request: Request) -> Response:
-        raw = request.path_params["message_id"]
-        if not raw.isdigit():
-            return problem(400, f"message id must be a whole number, got {raw!r}")
+        message_id = whole(request.path_params["message_id"], "the message id")
         actor = getattr(request.state, "actor", "api")
         try:
             cleared = await anyio.to_thread.run_sync(
-                lambda: messages.clear(app.store, int(raw), actor, publish)
+                lambda: messages.clear(app.store, message_id, actor, publish)
             )
         except messages.MessageError as exc:
             return problem(exc.status, exc.message)
@@ -397,9 +342,13 @@ def _actor(request: Request, named: str | None) -> str:
     return (named or actor) if actor == "api" else actor
 
 
+def _multipart(request: Request) -> bool:
+    return request.headers.get("content-type", "").startswith("multipart/form-data")
+
+
 async def _message_fields(request: Request) -> tuple[dict[str, Any], bytes | None]:
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        form = await request.form(max_files=1, max_fields=50)
+    if _multipart(request):
+        form = await bodies.read_form(request, max_files=1, max_fields=50)
         return _form_fields(form), await upload_of(form)
     body = await json_body(request)
     return _json_fields(body), None

@@ -38,6 +38,7 @@ from aggregator.models import Change, Post
 from aggregator.settings import ScreenSettings
 from aggregator.timeline import Filter, by_ids, latest, visible
 from wall.i18n import pick_language
+from wall.params import resume_point
 from wall.security import screen_csp
 from wall.templating import Templates
 
@@ -352,7 +353,7 @@ class ScreenViews:
     async def events(self, request: Request) -> Response:
         screen = self._screen(request)
         language = self.language(request, screen)
-        start, current = await self._resume(_resume_point(request))
+        start, current = await self._resume(resume_point(request))
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         if current - start > REPLAY_WINDOW:
             stream = self._start_over("behind")
@@ -463,14 +464,6 @@ def _for_screen(change: Change, name: str) -> bool:
         wanted = change.payload.get("screens") or []
         return not wanted or name in wanted
     return True
-
-
-def _resume_point(request: Request) -> int | None:
-    raw = request.headers.get("last-event-id") or request.query_params.get("after")
-    try:
-        return max(int(raw), 0) if raw else None
-    except ValueError:
-        return None
 
 
 def _json(payload: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
+from collectors.base import NETWORK
 from wall.assets import Assets
 from wall.i18n import LOCALES, ago, long_datetime, translations
 
@@ -45,6 +46,7 @@ class Templates:
         env.filters["ago"] = lambda moment: ago(moment, language)
         env.filters["longdate"] = lambda moment: long_datetime(moment, language, self.zone)
         env.filters["isodate"] = lambda moment: moment.isoformat() if moment else ""
+        env.filters["token"] = token
         return env
 
     def render(self, name: str, language: str, **context: Any) -> str:
@@ -52,6 +54,11 @@ class Templates:
 
     def response(self, name: str, language: str, status: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(self.render(name, language, **context), status_code=status)
+
+
+def token(value: str | None) -> str:
+    """A value made part of a class name: a plain token, or 'other' (never a second class)."""
+    return value if value and NETWORK.fullmatch(value) else "other"
 
 
 def initials(name: str) -> str:

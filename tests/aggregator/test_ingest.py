@@ -185,3 +185,26 @@ def test_empty_result_still_saves_state(store: Store) -> None:
     with store.read() as session:
         state = session.get(Source, "demo")
     assert state is not None and state.last_success is not None
+
+
+def test_text_no_store_accepts_is_dropped_and_lengths_are_bounded(store: Store) -> None:
+    """A NUL or a lone surrogate from any network is stored without it (PostgreSQL refuses
+    both), and a field as long as a book is cut to its bound."""
+    odd = candidate(
+        "1",
+        "Bon\x00jour \ud800aux Assises",
+        title="T\x00itre" + "x" * 5000,
+        content_warning="\udfffAttention",
+        author=Author(handle="@a\x00b@x.example", name="Nom\ud83d"),
+        media=[Media(url="https://cdn.example/a.jpg", alt="une\x00 photo" + "y" * 5000)],
+    )
+    pipeline(store, mode="post").ingest(source(), result(odd))
+    (post,) = posts(store)
+    assert post.text == "Bonjour aux Assises"
+    assert post.title is not None and post.title.startswith("Titre") and len(post.title) <= 500
+    assert (post.content_warning, post.author_handle, post.author_name) == (
+        "Attention",
+        "@ab@x.example",
+        "Nom",
+    )
+    assert post.media[0]["alt"].startswith("une photo") and len(post.media[0]["alt"]) <= 1500

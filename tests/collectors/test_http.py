@@ -74,6 +74,20 @@ def test_iso_datetimes_need_a_timezone() -> None:
     assert parse_iso_datetime("yesterday") is None
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0001-01-01T00:00:00+14:00",  # before year 1 in UTC: no such datetime
+        "9999-12-31T23:59:59-14:00",  # after year 9999 in UTC
+        "0001-01-01T00:00:00Z",  # a real datetime, but no post's
+        "1969-12-31T23:59:59Z",
+        "2100-01-01T00:00:00Z",
+    ],
+)
+def test_iso_datetimes_outside_the_years_of_posts_are_none(value: str) -> None:
+    assert parse_iso_datetime(value) is None
+
+
 def test_missing_secret_is_a_config_error() -> None:
     with pytest.raises(CollectorError) as caught:
         require_env({}, "MASTODON_TOKEN")

@@ -7,11 +7,12 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collectors.base import CollectorError
+from collectors.base import NETWORK, CollectorError
 from collectors.bluesky import embed_parts, parse_search, rich_text_html
 from collectors.feed import parse_feed
 from collectors.mastodon import parse_timeline, status_to_candidate
@@ -158,3 +159,65 @@ def test_real_feeds_cut_or_spliced(cut: int, junk: bytes) -> None:
         body = document[:cut] + junk + document[cut:]
         survives(lambda b: parse_feed(b, {}, "https://a.example/f", NOW), body)
         survives(lambda b: parse_videos(b, {}, "https://a.example/f", "live"), document[:cut])
+
+
+# Text as an attacker writes it: any code point, lone surrogates and NUL included, and long.
+hostile_text = st.text(
+    st.characters(exclude_categories=()) | st.sampled_from(["\ud800", "\udfff", "\x00", " "]),
+    max_size=8,
+) | st.builds(lambda c, n: c * n, st.sampled_from(["x", "é", " "]), st.integers(0, 25_000))
+hostile_values = st.recursive(
+    scalars | hostile_text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(hostile_text, inner, max_size=3),
+    max_leaves=10,
+)
+WEBHOOK_POST = {
+    "id": "li-1",
+    "url": "https://www.linkedin.com/feed/update/1",
+    "author": {"handle": "umq", "name": "UMQ", "url": "https://www.linkedin.com/company/umq/"},
+    "text": "Les Assises commencent !",
+    "created_at": "2026-11-25T09:05:00-05:00",
+    "media": [{"url": "https://media.licdn.com/salle.jpg", "alt": "La salle"}],
+    "language": "fr",
+    "network": "linkedin",
+}
+
+
+def accepted_or_refused(value: Any) -> None:
+    """What parse_payload accepts can be stored and shown: every string encodable and within
+    its length, the network one token, the time within the years of posts; the rest is a 4xx."""
+    try:
+        post = parse_payload(json.dumps(value).encode())
+    except WebhookError as exc:
+        assert 400 <= exc.status < 500 and exc.reason
+        return
+    author = post.author
+    texts = [post.external_id, post.text, post.html, post.language, post.url, post.network,
+             author.handle, author.name, author.avatar_url, author.profile_url]  # fmt: skip
+    texts += [m.url for m in post.media] + [m.alt for m in post.media]
+    for text in filter(None, texts):
+        assert "\x00" not in text
+        text.encode("utf-8")  # no lone surrogate: UnicodeEncodeError otherwise
+    assert len(post.external_id) <= 500 and len(author.name) <= 200 and len(post.text) <= 20_000
+    assert post.network is None or NETWORK.fullmatch(post.network)
+    assert 1970 <= post.created_at.year < 2100
+    post.created_at.astimezone(ZoneInfo("Pacific/Kiritimati"))  # +14:00, the farthest zone
+
+
+@FUZZ
+@given(hostile_values)
+def test_webhook_payloads_of_any_shape(value: Any) -> None:
+    accepted_or_refused(value)
+
+
+@FUZZ
+@given(mutated(WEBHOOK_POST))
+def test_webhook_payloads_with_one_odd_value(value: Any) -> None:
+    accepted_or_refused(value)
+
+
+@FUZZ
+@given(st.sampled_from(["id", "text", "html", "language", "network", "created_at"]), hostile_text)
+def test_webhook_payloads_with_one_hostile_text(key: str, text: str) -> None:
+    accepted_or_refused({**WEBHOOK_POST, key: text})
+    accepted_or_refused({**WEBHOOK_POST, "author": {"handle": "umq", "name": text}})

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from collectors.base import CollectorContext, SourceState
+from collectors.base import MAX_AUTHOR_NAME, Author, Candidate, CollectorContext, SourceState
 from collectors.webhook import (
     MAX_BODY,
     Options,
@@ -153,3 +153,58 @@ async def test_collect_returns_nothing_and_keeps_state() -> None:
 def test_options_are_documented() -> None:
     for name, field in Options.model_fields.items():
         assert field.description, name
+
+
+def deep(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (body(created_at="0001-01-01T00:00:00+14:00"), "field 'created_at' must be"),
+        (body(created_at="9999-12-31T23:59:59-14:00"), "between the years 1970 and 2099"),
+        (body(text="\ud800"), "field 'text' contains a lone surrogate (\\ud800)"),
+        (body(author={"handle": "umq", "name": "A\udfff"}), "field 'author.name' contains a lone"),
+        (body(text="a\x00b"), "field 'text' contains a NUL character"),
+        (body(media=[{"url": "https://a.example/x", "alt": "\x00"}]), "field 'media[0].alt'"),
+        (b'{"id": "1", "extra": ' + deep(1000).encode() + b"}", "nested more than 20 levels"),
+        (b'{"id": "1", "extra": ' + deep(21).encode() + b"}", "nested more than 20 levels"),
+        (body(id="i" * 501), "field 'id' is 501 characters long, at most 500"),
+        (body(author={"handle": "h" * 301}), "field 'author.handle' is 301 characters long"),
+        (body(author={"handle": "umq", "name": "n" * 100_000}), "field 'author.name' is 100000"),
+        (body(text="t" * 20_001), "field 'text' is 20001 characters long, at most 20000"),
+        (body(html="<p>" * 40_000), "field 'html' is 120000 characters long"),
+        (body(url="https://a.example/" + "x" * 2_100), "field 'url' is 2118 characters long"),
+        (body(language="fr-CA-x-trop-long"), "field 'language' is 17 characters long"),
+        (body(network="linked in"), "field 'network' must be a plain name"),
+        (body(network='x" onclick="alert(1)'), "field 'network' must be a plain name"),
+        (body(network="n" * 41), "field 'network' is 41 characters long"),
+        (body(media=[{"url": "https://a.example/x"}] * 21), "field 'media' has 21 items, at most"),
+        (body(media=[{"url": "https://a.example/x", "alt": "a" * 1501}]), "'media[0].alt' is 1501"),
+        (b"NaN", "not valid JSON"),
+    ],
+)
+def test_hostile_payloads_are_400_naming_the_field(raw: bytes, reason: str) -> None:
+    error = refused(parse_payload, raw)
+    assert error.status == 400 and reason in error.reason
+
+
+def test_limits_are_inclusive_and_network_case_is_folded() -> None:
+    post = parse_payload(
+        body(
+            id="i" * 500,
+            author={"handle": "umq", "name": "n" * MAX_AUTHOR_NAME},
+            network="LinkedIn",
+            created_at="1970-01-01T00:00:00Z",
+        )
+    )
+    assert len(post.external_id) == 500 and len(post.author.name) == MAX_AUTHOR_NAME
+    assert post.network == "linkedin" and post.created_at.year == 1970
+
+
+def test_collectors_cannot_make_a_card_wider_or_add_a_class() -> None:
+    """Every network's author name is cut to what a card shows; a network is one token."""
+    assert Author(handle="h", name="n" * 100_000).name == "n" * (MAX_AUTHOR_NAME - 1) + "…"
+    with pytest.raises(ValueError, match="not a plain token"):
+        Candidate("1", None, Author("h"), datetime(2026, 11, 25, tzinfo=UTC), network="a b")

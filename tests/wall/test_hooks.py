@@ -116,3 +116,43 @@ async def test_unknown_or_unconfigured_source(hooks: httpx.AsyncClient) -> None:
     assert (await post(hooks, body, source="demo")).status_code == 404
     missing = await post(hooks, body, source="sans-secret")
     assert missing.status_code == 503 and "ABSENT" in missing.json()["error"]
+
+
+async def test_a_cross_post_answers_200_with_the_post_it_joined(
+    hooks: httpx.AsyncClient, store: Store
+) -> None:
+    """The same person, the same words, pushed again from another network: one post."""
+    first = await post(hooks, json.dumps(payload()).encode())
+    again = payload(id="x-1", network="x", url="https://x.com/mg/status/1")
+    joined = await post(hooks, json.dumps(again).encode())
+    assert first.status_code == 202 and joined.status_code == 200
+    assert joined.json() == {"id": first.json()["id"], "status": "approved", "outcome": "joined"}
+    with store.read() as session:
+        assert len(session.exec(select(Post)).all()) == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"created_at": "0001-01-01T00:00:00+14:00"}, "field 'created_at' must be"),
+        ({"text": "\ud800"}, "field 'text' contains a lone surrogate (\\ud800)"),
+        ({"text": "a\x00b"}, "field 'text' contains a NUL character"),
+        ({"extra": [[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]}, "nested more than 20 levels"),
+        ({"id": "i" * 501}, "field 'id' is 501 characters long, at most 500"),
+        ({"network": "linked in"}, "field 'network' must be a plain name"),
+        ({"author": {"handle": "mg", "name": "M" * 100_000}}, "field 'author.name' is 100000"),
+    ],
+)
+async def test_hostile_payloads_are_400_naming_the_field(
+    hooks: httpx.AsyncClient, store: Store, fields: dict[str, Any], reason: str
+) -> None:
+    response = await post(hooks, json.dumps(payload(**fields)).encode())
+    assert response.status_code == 400 and reason in response.json()["error"]
+    with store.read() as session:
+        assert session.exec(select(Post)).all() == []
+
+
+async def test_json_nested_1000_deep_is_400(hooks: httpx.AsyncClient) -> None:
+    body = b'{"id": "1", "extra": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+    response = await post(hooks, body)
+    assert response.status_code == 400 and "nested" in response.json()["error"]

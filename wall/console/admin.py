@@ -15,6 +15,7 @@ from aggregator import accounts, live_rules
 from aggregator.accounts import Staff
 from aggregator.cli import source_state
 from aggregator.models import ModerationEntry, Post, Screen, utcnow
+from wall.bodies import read_form
 from wall.console.common import Console
 from wall.console.forms import FORM_ERRORS, done, field, notice, whole
 
@@ -44,7 +45,7 @@ class AdminViews:
         self, request: Request, staff: Staff, path: str, show: Any, action: Any
     ) -> Response:
         """Run a form's action; on a known error show the page again with it (400)."""
-        form = await request.form()
+        form = await read_form(request)
         try:
             code = await action(form)
         except FORM_ERRORS as exc:
@@ -237,7 +238,7 @@ class AdminViews:
 
     async def change_users(self, request: Request, staff: Staff) -> Response:
         store, run = self.console.store, self.console.run
-        form = await request.form()
+        form = await read_form(request)
         op, name = field(form, "op"), field(form, "name")
         try:
             if op == "token":

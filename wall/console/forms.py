@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from aggregator.accounts import AccountError, Staff
 from aggregator.live_rules import RuleError
+from wall import params
 
 try:  # the wall part's staff messages
     from aggregator.messages import MessageError
@@ -41,11 +42,7 @@ def field(form: FormData, name: str, default: str = "") -> str:
 
 
 def whole(form: FormData, name: str) -> int:
-    raw = field(form, name)
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValueError(f"{name}: a whole number is needed, got {raw!r}") from None
+    return params.whole(field(form, name), f"'{name}'")
 
 
 def done(path: str, code: str) -> Response:

@@ -18,6 +18,7 @@ from starlette.routing import Route
 from aggregator import accounts
 from aggregator.accounts import LoginThrottle, Staff
 from aggregator.models import User
+from wall.bodies import read_form
 from wall.console.common import Console
 
 T = TypeVar("T")
@@ -114,7 +115,7 @@ class LoginViews:
     async def submit(self, request: Request) -> Response:
         console = self.console
         _ = console.gettext(request)
-        form = await request.form()
+        form = await read_form(request)
         name = str(form.get("name", "")).strip()
         password = str(form.get("password", ""))
         if not console.cookies.login_token_matches(request, str(form.get("csrf", ""))):

@@ -29,8 +29,10 @@ from aggregator.models import Change, Post
 from aggregator.moderation import ACTIONS, NEW_STATUS, ModerationError, Outcome, decide, restore
 from aggregator.rules import Rules, normalize_handle
 from aggregator.timeline import by_ids
+from wall.bodies import read_json
 from wall.console.common import Console
 from wall.i18n import translations
+from wall.params import BadRequest, resume_point, whole
 from wall.screens import sse
 from wall.security import CSP
 
@@ -199,9 +201,10 @@ class QueueViews:
     async def preview(self, request: Request, staff: Staff) -> Response:
         """The post's card exactly as a screen draws it (same template, same stylesheet),
         whatever its status: moderators see what approving it would put in the hallway."""
-        post = await self.console.run(self._post, request.path_params["post_id"])
+        post_id = whole(request.path_params["post_id"], "the post id")
+        post = await self.console.run(self._post, post_id)
         if post is None:
-            raise HTTPException(404, f"no post {request.path_params['post_id']}")
+            raise HTTPException(404, f"no post {post_id}")
         settings = self.console.app.settings
         # In the first screen's theme: the one staff set up first, usually the main hall.
         screen = settings.screens[0] if settings.screens else None
@@ -237,8 +240,9 @@ class QueueViews:
 
     async def events(self, request: Request, staff: Staff) -> Response:
         wanted = QueueFilter.from_params(request.query_params)
-        raw = request.headers.get("last-event-id") or request.query_params.get("after", "")
-        start = int(raw) if raw.isdigit() else await self.console.run(self.console.store.last_seq)
+        resumed = resume_point(request)
+        store = self.console.store
+        start = resumed if resumed is not None else await self.console.run(store.last_seq)
         language = self.console.language(request)
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         return StreamingResponse(
@@ -280,7 +284,7 @@ class QueueViews:
     async def decide(self, request: Request, staff: Staff) -> Response:
         _ = self.console.gettext(request)
         try:
-            action, items, wanted = _decision_request(await request.json())
+            action, items, wanted = _decision_request(await read_json(request))
         except (ValueError, KeyError, TypeError) as exc:
             return JSONResponse({"error": f"bad request: {exc}"}, status_code=400)
         language = self.console.language(request)
@@ -365,8 +369,8 @@ class QueueViews:
         if not outcomes or time.monotonic() - at > UNDO_SECONDS + UNDO_GRACE:
             return JSONResponse({"error": _("Nothing to undo any more.")}, status_code=409)
         try:
-            body = await request.json()
-        except ValueError:
+            body = await read_json(request)
+        except BadRequest:
             body = {}
         wanted = QueueFilter.from_query(
             str(body.get("filter", "")) if isinstance(body, dict) else ""
@@ -413,5 +417,5 @@ def _decision_request(body: Any) -> tuple[str, list[Item], QueueFilter]:
             raise ValueError(f"posts[{index}].status: unknown status {seen!r}")
         if version is not None and not isinstance(version, str):
             raise ValueError(f"posts[{index}].version must be a string")
-        items.append((int(item["id"]), seen, version))
+        items.append((whole(item["id"], f"posts[{index}].id"), seen, version))
     return action, items, QueueFilter.from_query(str(body.get("filter", "")))

@@ -12,16 +12,16 @@ from aggregator import audit, stats
 from aggregator.accounts import Staff
 from wall.console.charts import Series, horizontal_bars, stacked_bars
 from wall.console.common import Console
+from wall.params import query_whole
 from wall.templating import NETWORK_NAMES
 
 
 def audit_filter(request: Request) -> audit.AuditFilter:
     params = request.query_params
-    post = params.get("post", "").strip()
     return audit.AuditFilter(
         actor=params.get("actor", "").strip()[:100],
         action=params.get("action", "").strip()[:40],
-        post_id=int(post) if post.isdigit() else None,
+        post_id=query_whole(request, "post"),
         text=params.get("text", "").strip()[:100],
     )
 

@@ -15,20 +15,12 @@ from starlette.routing import Route
 
 from aggregator import messages
 from aggregator.accounts import Staff
+from wall.bodies import BodyTooLarge, allow, drain, read_form
 from wall.console.auth import refuse
 from wall.console.common import Console
 from wall.console.forms import FORM_ERRORS, done, field, notice, whole
 from wall.i18n import LOCALES
-from wall.messages import (
-    BodyTooLarge,
-    ImageRefused,
-    StaffImages,
-    announce,
-    capped,
-    drain,
-    too_big,
-    upload_of,
-)
+from wall.messages import MAX_UPLOAD, ImageRefused, StaffImages, announce, too_big, upload_of
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -68,12 +60,14 @@ class StaffPostViews:
         oversized upload is answered before it fills the disk."""
 
         async def endpoint(request: Request) -> Response:
+            allow(request, MAX_UPLOAD)
             try:
-                async with capped(request) as limited:
-                    return await guarded(limited)
+                return await guarded(request)
             except BodyTooLarge as exc:
-                await drain(request)
+                await drain(request, 4 * MAX_UPLOAD)
                 return await self._refused_upload(request, too_big(exc.size))
+            finally:
+                await request.close()  # the form's spooled files
 
         return endpoint
 
@@ -99,7 +93,7 @@ class StaffPostViews:
         return self.console.gettext(request)(str(error.args[0]))
 
     async def send_message(self, request: Request, staff: Staff) -> Response:
-        form = await request.form()
+        form = await read_form(request, max_files=1)
         try:
             code = await self._message_action(form, staff)
         except FORM_ERRORS as exc:
