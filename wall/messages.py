@@ -189,10 +189,13 @@ def _refused(reason: str) -> ImageRefused:
     if "SVG" in reason:
         return _svg()
     if reason.startswith("dimensions"):
+        # Both bounds at once: a side too long, or too many pixels to decode in memory.
         return ImageRefused(
             f"image refused: {reason}",
-            "The image has too many pixels (at most %(side)s pixels on a side).",
+            "The image has too many pixels (at most %(side)s pixels on a side and about "
+            "%(millions)s million pixels in all).",
             side=media.MAX_SIDE,
+            millions=media.MAX_DECODED_BYTES // 4 // 1_000_000,
         )
     return ImageRefused(
         f"not an accepted image ({reason}): JPEG, PNG, WebP or GIF only",

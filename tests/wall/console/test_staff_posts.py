@@ -147,6 +147,12 @@ BAD_FILES = [
         400,
         "Ce fichier n&#39;est pas une image que les écrans acceptent",
     ),
+    # Within 8000 pixels a side, but too many pixels to decode (the memory budget).
+    (
+        ("affiche.png", picture("PNG", (5000, 4500), "RGBA"), "image/png"),
+        400,
+        "L&#39;image compte trop de pixels (8000 pixels au plus de côté et environ 16 millions",
+    ),
     # Within the body limit, refused when the file is read…
     (("big.jpg", b"\xff\xd8" + b"\0" * (8 * MB + 10), "image/jpeg"), 413, "8,0 Mo"),
     # …and far above it, refused before the body is read.
