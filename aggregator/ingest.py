@@ -1,4 +1,4 @@
-"""The ingest pipeline: candidates → sanitize → dedupe → rules → persist (one transaction) → publish.
+"""The ingest pipeline: candidates → sanitize → dedupe → rules → persist (one transaction).
 
 The posts and the source's new cursor are written in the same transaction, so a crash at
 any point leaves either both or neither: nothing lost, nothing doubled. Deleted and
@@ -8,7 +8,6 @@ rejected posts stay as tombstones so a later fetch does not bring them back.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
@@ -124,12 +123,10 @@ class Pipeline:
         store: Store,
         rules: PostRules,
         languages: tuple[str, ...] = ("fr", "en"),
-        publish: Callable[[int], None] | None = None,
     ) -> None:
         self.store = store
         self.rules = rules
         self.languages = languages
-        self.publish = publish or (lambda seq: None)
 
     def warm(self) -> None:
         """Load what the first post would otherwise wait for (blocking: about a second)."""
@@ -144,7 +141,8 @@ class Pipeline:
         *,
         keep_state: bool = False,
     ) -> IngestReport:
-        """Store a collector's result and its new state together; publish what became visible.
+        """Store a collector's result and its new state together (the store publishes what
+        became visible once it is committed).
 
         With `keep_state` (an event streamed, or pushed to a webhook) the source's cursor,
         schedule and error are left as they are in the store: only polling moves them, so it
@@ -161,8 +159,6 @@ class Pipeline:
                 self._count_arrived(session, options, report)
             else:
                 self._save_state(session, options, result, next_attempt, report)
-        if report.changes:
-            self.publish(max(report.changes))
         return report
 
     def _add_or_update(self, session: Session, post: Post, report: IngestReport) -> None:

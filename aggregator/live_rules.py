@@ -9,7 +9,6 @@ when it sees a new version, so collectors in another process follow within one i
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -232,9 +231,7 @@ def set_flood(store: Store, accounts: int, minutes: int, actor: str) -> None:
         _changed(session, actor, "rule:set-flood", f"{accounts} accounts / {minutes} min")
 
 
-def ban(
-    store: Store, handle: str, actor: str, publish: Callable[[int], None] | None = None
-) -> list[int]:
+def ban(store: Store, handle: str, actor: str) -> list[int]:
     """Ban an author: future posts are rejected, approved ones retracted and pending ones
     rejected now. Returns the ids of the posts taken down."""
     entry = add_entry(store, "banned", handle, actor)
@@ -242,7 +239,7 @@ def ban(
     for post_id, status in _posts_by(store, entry.value, ("approved", "pending")):
         action = "retract" if status == "approved" else "reject"
         try:
-            decide(store, post_id, action, actor, expected_status=status, publish=publish)
+            decide(store, post_id, action, actor, expected_status=status)
         except ModerationError:
             continue  # someone decided it in between: their decision stands
         taken.append(post_id)

@@ -24,12 +24,12 @@ class Livewall:
         self.env = os.environ if env is None else env
         self.store = store or Store(settings.storage.url)
         self.feed = ChangeFeed(self.store)
+        # Every committed change wakes this process's screens and consoles at once.
+        self.store.on_change(self.feed.notify)
         self.rules = Rules.from_settings(settings)
         # The pipeline follows the rules staff edit in the console, merged with these.
         self.live_rules = LiveRules(self.store, settings)
-        self.pipeline = Pipeline(
-            self.store, self.live_rules, settings.event.languages, publish=self.feed.notify
-        )
+        self.pipeline = Pipeline(self.store, self.live_rules, settings.event.languages)
         self._http: httpx.AsyncClient | None = None
         self._harvest: Harvest | None = None
 

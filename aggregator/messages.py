@@ -10,7 +10,7 @@ open screen gets it within a second and a reconnecting one catches up.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -95,7 +95,6 @@ def send(
     minutes: int | None = None,
     actor: str = "api",
     known_screens: Sequence[str] | None = None,
-    publish: Callable[[int], None] | None = None,
     image: str | None = None,
 ) -> Message:
     """Put a message on the screens; an announcement needs a duration, an emergency does not.
@@ -116,9 +115,7 @@ def send(
     with store.write() as session:
         session.add(message)
         session.flush()
-        seq = _record(store, session, message)
-    if publish is not None:
-        publish(seq)
+        _record(store, session, message)
     return message
 
 
@@ -172,9 +169,7 @@ def _check_image(image: str | None, kind: str) -> None:
         raise MessageError(f"image {image!r} is not the name of a stored image")
 
 
-def clear(
-    store: Store, message_id: int, actor: str = "api", publish: Callable[[int], None] | None = None
-) -> Message:
+def clear(store: Store, message_id: int, actor: str = "api") -> Message:
     """Take a message down at once, on every screen showing it."""
     with store.write() as session:
         message = session.get(Message, message_id)
@@ -184,19 +179,15 @@ def clear(
             raise MessageError(f"message {message_id} is already cleared", status=409)
         message.cleared_at = utcnow()
         session.add(message)
-        seq = _record(store, session, message)
-    if publish is not None:
-        publish(seq)
+        _record(store, session, message)
     return message
 
 
-def clear_emergencies(
-    store: Store, actor: str = "api", publish: Callable[[int], None] | None = None
-) -> list[Message]:
+def clear_emergencies(store: Store, actor: str = "api") -> list[Message]:
     """The one-button "all clear": every active emergency message taken down."""
     with store.read() as session:
         ids = [m.id for m in _active(session, utcnow()) if m.kind == "emergency"]
-    return [clear(store, i, actor, publish) for i in ids if i is not None]
+    return [clear(store, i, actor) for i in ids if i is not None]
 
 
 def _record(store: Store, session: Session, message: Message) -> int:

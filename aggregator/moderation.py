@@ -7,7 +7,6 @@ the second sees the first's result and gets a Conflict when it no longer applies
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlmodel import Session
@@ -70,7 +69,6 @@ def decide(
     action: str,
     actor: str,
     expected_status: str | None = None,
-    publish: Callable[[int], None] | None = None,
     expected_version: str | None = None,
 ) -> Outcome:
     """Apply one staff action to one post; raise ModerationError when it no longer applies.
@@ -89,8 +87,6 @@ def decide(
                 f"post {post_id} was edited at its source since it was shown", kind="edited"
             )
         outcome = _apply(store, session, post, action, actor, expected_status)
-    if outcome.seq is not None and publish is not None:
-        publish(outcome.seq)
     return outcome
 
 
@@ -137,9 +133,7 @@ def _screen_change(store: Store, session: Session, post: Post, was_visible: bool
     return post.seq
 
 
-def restore(
-    store: Store, outcome: Outcome, actor: str, publish: Callable[[int], None] | None = None
-) -> Outcome:
+def restore(store: Store, outcome: Outcome, actor: str) -> Outcome:
     """Undo a decision: put back the post's status and flags as they were before it."""
     with store.write() as session:
         post = session.get(Post, outcome.post_id)
@@ -155,6 +149,4 @@ def restore(
             )
         )
         seq = _screen_change(store, session, post, was_visible)
-    if seq is not None and publish is not None:
-        publish(seq)
     return Outcome(outcome.post_id, "undo", str(outcome.previous["status"]), seq, {})

@@ -10,7 +10,7 @@ never later see N-1 appear).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -29,6 +29,8 @@ BUSY_TIMEOUT_MS = 15_000
 # Any constant unique to livewall: serializes change-sequence writers on PostgreSQL.
 CHANGE_LOCK_KEY = 0x11FE_0A11
 NOTIFY_CHANNEL = "livewall_changes"
+# Where a writing session keeps the change numbers it handed out, to publish after commit.
+_RECORDED = "livewall_changes"
 
 
 class StoreError(Exception):
@@ -78,6 +80,12 @@ class Store:
         self._write_engine = self.engine.execution_options(livewall_write=True)
         # One writer per process on SQLite: waiting here is cheaper than on the file lock.
         self._write_lock = threading.Lock() if self.is_sqlite else None
+        self._listeners: list[Callable[[int], None]] = []
+
+    def on_change(self, listener: Callable[[int], None]) -> None:
+        """Call `listener` with the highest change number of each writing transaction that
+        made changes, once it has committed (from the writing thread)."""
+        self._listeners.append(listener)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -86,7 +94,8 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A writing transaction, committed on success and rolled back on any error."""
+        """A writing transaction, committed on success and rolled back on any error; the
+        changes it recorded are published after the commit, so no caller can forget to."""
         lock = self._write_lock
         if lock is not None:
             lock.acquire()
@@ -98,9 +107,13 @@ class Store:
                     )
                 yield session
                 session.commit()
+                recorded: list[int] = session.info.get(_RECORDED, [])
         finally:
             if lock is not None:
                 lock.release()
+        if recorded:
+            for listener in self._listeners:
+                listener(max(recorded))
 
     def add_change(self, session: Session, kind: str, **fields: Any) -> int:
         """Record a visible change in the current transaction and return its sequence."""
@@ -108,6 +121,7 @@ class Store:
         session.add(change)
         session.flush()
         assert change.seq is not None
+        session.info.setdefault(_RECORDED, []).append(change.seq)
         if not self.is_sqlite:
             # Delivered at commit, to every process LISTENing (changes.py); only the number.
             session.execute(

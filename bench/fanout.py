@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,9 +84,9 @@ async def listen(port: int, after: int, ready: asyncio.Event, arrivals: dict[int
         writer.close()
 
 
-async def measure(
-    port: int, store: Store, ids: list[int], screens: int, publish: Callable[[int], None] | None
-) -> list[float]:
+async def measure(port: int, store: Store, ids: list[int], screens: int) -> list[float]:
+    """Approve `ids` through `store` (which wakes the server at once when the server's own
+    app uses that store: in-process; otherwise the server learns it from the store)."""
     after = store.last_seq()
     readies = [asyncio.Event() for _ in range(screens)]
     per_screen: list[dict[int, float]] = [{} for _ in range(screens)]
@@ -100,7 +99,7 @@ async def measure(
     sent: dict[int, float] = {}
     for post_id in ids:
         sent_at = time.perf_counter()
-        outcome = await asyncio.to_thread(decide, store, post_id, "approve", "bench", None, publish)
+        outcome = await asyncio.to_thread(decide, store, post_id, "approve", "bench")
         sent[outcome.seq or 0] = sent_at
         await asyncio.sleep(SPACING)
     deadline = time.monotonic() + 30
@@ -166,7 +165,7 @@ def cross_process(folder: Path, store: Store, url: str) -> list[str]:
     try:
         for screens in SCREEN_COUNTS:
             ids = pending_posts(store, f"x{screens}-", DECISIONS)
-            latencies = asyncio.run(measure(port, store, ids, screens, None))
+            latencies = asyncio.run(measure(port, store, ids, screens))
             figures = Figures(latencies, server_rss_mib(server.pid))
             lines.append(figures.line("cross-process", screens, "server RSS"))
     finally:
@@ -189,7 +188,7 @@ def in_process(store: Store, url: str) -> list[str]:
     try:
         for screens in SCREEN_COUNTS:
             ids = pending_posts(store, f"i{screens}-", DECISIONS)
-            latencies = asyncio.run(measure(server.port, store, ids, screens, app.feed.notify))
+            latencies = asyncio.run(measure(server.port, store, ids, screens))
             rss = server_rss_mib(os.getpid())
             lines.append(Figures(latencies, rss).line("in-process", screens, "server+clients RSS"))
     finally:

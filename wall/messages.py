@@ -224,7 +224,7 @@ def announce(
         images.keep(prepared)
     return messages.send(
         app.store, text, kind=kind, screens=screens, minutes=minutes, actor=actor,
-        known_screens=known, publish=app.feed.notify, image=image,
+        known_screens=known, image=image,
     )  # fmt: skip
 
 
@@ -284,9 +284,6 @@ def _json_fields(body: dict[str, Any]) -> dict[str, Any]:
 def routes(app: Livewall) -> list[Route]:
     images = StaffImages.of(app)
 
-    def publish(seq: int) -> None:
-        app.feed.notify(seq)
-
     async def listing(request: Request) -> Response:
         def read() -> dict[str, Any]:
             return {
@@ -317,7 +314,7 @@ def routes(app: Livewall) -> list[Route]:
         actor = getattr(request.state, "actor", "api")
         try:
             cleared = await anyio.to_thread.run_sync(
-                lambda: messages.clear(app.store, message_id, actor, publish)
+                lambda: messages.clear(app.store, message_id, actor)
             )
         except messages.MessageError as exc:
             return problem(exc.status, exc.message)
@@ -326,7 +323,7 @@ def routes(app: Livewall) -> list[Route]:
     async def all_clear(request: Request) -> Response:
         actor = getattr(request.state, "actor", "api")
         cleared = await anyio.to_thread.run_sync(
-            lambda: messages.clear_emergencies(app.store, actor, publish)
+            lambda: messages.clear_emergencies(app.store, actor)
         )
         return JSONResponse({"cleared": [m.id for m in cleared]})
 

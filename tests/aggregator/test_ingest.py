@@ -13,8 +13,9 @@ from tests.builders import NOW, candidate, result, source
 
 
 def pipeline(store: Store, published: list[int] | None = None, **rules: object) -> Pipeline:
-    sink = published if published is not None else []
-    return Pipeline(store, Rules(**rules), ("fr", "en"), publish=sink.append)  # type: ignore[arg-type]
+    if published is not None:
+        store.on_change(published.append)  # what the store publishes after each commit
+    return Pipeline(store, Rules(**rules), ("fr", "en"))  # type: ignore[arg-type]
 
 
 def posts(store: Store) -> list[Post]:

@@ -41,7 +41,7 @@ def test_banning_rejects_new_posts_and_retracts_shown_ones_at_once(livewall: Liv
     shown = ingest(livewall, "1", "Premier message", "@troll@x.example")
     waiting = ingest(livewall, "2", "Deuxième message", "@troll@x.example")
     decide(store, shown.id or 0, "approve", "ada")
-    taken = live_rules.ban(store, "troll@x.example", "ada", publish=livewall.feed.notify)
+    taken = live_rules.ban(store, "troll@x.example", "ada")
     assert sorted(taken) == sorted([shown.id, waiting.id])
     with store.read() as session:
         assert session.get(Post, shown.id).status == "retracted"  # type: ignore[union-attr]

@@ -87,7 +87,7 @@ async def test_images_are_cached_as_posts_arrive_and_never_for_rejected_ones(
     await prefetch.start()
     try:
         rules = Rules(mode="pre", banned=frozenset({"spam@bad.example"}))
-        pipeline = Pipeline(livewall.store, rules, publish=livewall.feed.notify)
+        pipeline = Pipeline(livewall.store, rules)
         batch = result(
             post_with_images("a1", remote), post_with_images("b1", remote, "@spam@bad.example")
         )
@@ -132,7 +132,7 @@ async def following(livewall: Livewall, tmp_path: Path) -> AsyncIterator[Pipelin
     await livewall.feed.start()
     await prefetch.start()
     try:
-        yield Pipeline(livewall.store, Rules(mode="pre"), publish=livewall.feed.notify)
+        yield Pipeline(livewall.store, Rules(mode="pre"))
     finally:
         await prefetch.stop()
         await livewall.feed.stop()

@@ -100,14 +100,14 @@ def test_stream_sends_approval_then_retraction_with_sequence_ids(
 ) -> None:
     (post_id,) = ingest(livewall, "a")
     url = f"{live_server.url}/wall/hall/events?after=0"
-    first = decide(livewall.store, post_id, "approve", "marie", publish=livewall.feed.notify)
+    first = decide(livewall.store, post_id, "approve", "marie")
     (shown,) = read_events(url, 1)
     assert (shown["event"], shown["id"]) == ("post", str(first.seq))
     assert f'id="post-{post_id}"' in shown["data"]
     got: list[list[dict[str, str]]] = []
     reader = threading.Thread(target=lambda: got.append(read_events(f"{url[:-1]}{first.seq}", 1)))
     reader.start()
-    second = decide(livewall.store, post_id, "retract", "marie", publish=livewall.feed.notify)
+    second = decide(livewall.store, post_id, "retract", "marie")
     reader.join(timeout=10)
     assert [(e["event"], e["id"], e["data"]) for e in got[0]] == [
         ("remove", str(second.seq), str(post_id))
@@ -167,8 +167,7 @@ async def test_many_streams_at_different_points_each_get_every_change_once_in_or
     live_server: LiveServer, livewall: Livewall, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids = ingest(livewall, *(f"p{n}" for n in range(10)))
-    publish = livewall.feed.notify
-    early = [decide(livewall.store, i, "approve", "marie", publish=publish).seq for i in ids[:4]]
+    early = [decide(livewall.store, i, "approve", "marie").seq for i in ids[:4]]
     starts = [0, early[0], early[1], early[3]]
     queries = 0
     since = livewall.feed.since
@@ -182,9 +181,9 @@ async def test_many_streams_at_different_points_each_get_every_change_once_in_or
 
     def later_changes() -> None:
         for post_id in ids[4:]:
-            decide(livewall.store, post_id, "approve", "marie", publish=publish)
-        decide(livewall.store, ids[1], "retract", "marie", publish=publish)
-        decide(livewall.store, ids[5], "retract", "marie", publish=publish)
+            decide(livewall.store, post_id, "approve", "marie")
+        decide(livewall.store, ids[1], "retract", "marie")
+        decide(livewall.store, ids[5], "retract", "marie")
 
     # The changes to come are known in advance: 6 approvals and 2 retractions.
     final = early[-1] + 8
@@ -412,7 +411,7 @@ def test_300_resumes_closed_at_once_cost_little_and_screens_still_get_their_even
     deadline = time.monotonic() + 10
     while replays.pending and time.monotonic() < deadline:
         time.sleep(0.02)
-    approved = decide(livewall.store, pending, "approve", "marie", publish=livewall.feed.notify)
+    approved = decide(livewall.store, pending, "approve", "marie")
     assert hall.next_id() == str(approved.seq)  # the hallway's screen still saw it
     spent = time.process_time() - cpu
     assert replays.pending == 0 and replays.started <= REPLAYS_AT_ONCE + REPLAYS_WAITING

@@ -172,12 +172,12 @@ async def test_approved_post_appears_and_retracted_one_leaves_within_a_second(
     assert not await page.is_visible(f"#post-{post_id}")
 
     started = time.monotonic()
-    decide(wall_app.store, post_id, "approve", "marie", publish=wall_app.feed.notify)
+    decide(wall_app.store, post_id, "approve", "marie")
     await page.wait_for_selector(f"#post-{post_id}:not(.entering)", timeout=5000)
     appeared = time.monotonic() - started
 
     started = time.monotonic()
-    decide(wall_app.store, post_id, "retract", "marie", publish=wall_app.feed.notify)
+    decide(wall_app.store, post_id, "retract", "marie")
     await page.wait_for_selector(f"#post-{post_id}", state="detached", timeout=5000)
     left = time.monotonic() - started
 

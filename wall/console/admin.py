@@ -67,8 +67,7 @@ class AdminViews:
         )  # fmt: skip
 
     async def change_rules(self, request: Request, staff: Staff) -> Response:
-        store, feed = self.console.store, self.console.app.feed
-        run = self.console.run
+        store, run = self.console.store, self.console.run
 
         async def action(form: Any) -> str:
             op = field(form, "op")
@@ -78,7 +77,7 @@ class AdminViews:
                 accounts_, minutes = whole(form, "accounts"), whole(form, "minutes")
                 await run(live_rules.set_flood, store, accounts_, minutes, staff.name)
             elif op == "ban":
-                await run(live_rules.ban, store, field(form, "value"), staff.name, feed.notify)
+                await run(live_rules.ban, store, field(form, "value"), staff.name)
                 return "banned"
             elif op == "add":
                 await run(
@@ -146,16 +145,13 @@ class AdminViews:
                 beat = session.get(Screen, name) or Screen(name=name)
                 beat.layout = payload["layout"]
                 session.add(beat)
-            seq = store.add_change(
-                session, "screen", screen=name, payload={**payload, "screen": name}
-            )
+            store.add_change(session, "screen", screen=name, payload={**payload, "screen": name})
             what = "reload" if "action" in payload else f"layout {payload['layout']}"
             session.add(
                 ModerationEntry(
                     at=utcnow(), actor=staff.name, action="screen", detail=f"{name}: {what}"
                 )
             )
-        self.console.app.feed.notify(seq)
 
     # Sources
 

@@ -304,7 +304,7 @@ class QueueViews:
         wanted: QueueFilter,
         language: str,
     ) -> tuple[list[dict[str, Any]], list[Outcome]]:
-        store, feed = self.console.store, self.console.app.feed
+        store = self.console.store
         outcomes: list[Outcome] = []
         errors: dict[int, str] = {}
         for post_id, seen, seen_version in items:
@@ -313,7 +313,7 @@ class QueueViews:
             try:
                 outcomes.append(
                     decide(store, post_id, action, staff.name, expected_status=expected,
-                           publish=feed.notify, expected_version=version)
+                           expected_version=version)
                 )  # fmt: skip
             except ModerationError as exc:
                 errors[post_id] = self._conflict(post_id, exc, language)
@@ -339,8 +339,8 @@ class QueueViews:
             return
         store = self.console.store
         with store.write() as session:
-            seqs = [store.add_change(session, "queue", post_id=i) for i in post_ids]
-        self.console.app.feed.notify(max(seqs))
+            for post_id in post_ids:
+                store.add_change(session, "queue", post_id=post_id)
 
     def _results(
         self, ids: list[int], errors: dict[int, str], wanted: QueueFilter, language: str
@@ -383,10 +383,10 @@ class QueueViews:
     def _restore_all(
         self, staff: Staff, outcomes: list[Outcome], wanted: QueueFilter, language: str
     ) -> list[dict[str, Any]]:
-        store, feed = self.console.store, self.console.app.feed
+        store = self.console.store
         quiet = []
         for outcome in reversed(outcomes):
-            if restore(store, outcome, staff.name, publish=feed.notify).seq is None:
+            if restore(store, outcome, staff.name).seq is None:
                 quiet.append(outcome.post_id)
         self._announce(quiet)
         return self._results([o.post_id for o in outcomes], {}, wanted, language)

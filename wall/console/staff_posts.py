@@ -102,7 +102,7 @@ class StaffPostViews:
         return done("/console/messages", code)
 
     async def _message_action(self, form: Any, staff: Staff) -> str:
-        store, publish, run = self.console.store, self.console.app.feed.notify, self.console.run
+        store, run = self.console.store, self.console.run
         op = field(form, "op")
         if op == "announce":
             chosen = [s for s in form.getlist("screens") if isinstance(s, str)]
@@ -118,12 +118,12 @@ class StaffPostViews:
                     "tick the confirmation box: the emergency message takes over every screen"
                 )
             await run(messages.send, store, field(form, "text"), kind="emergency",
-                      actor=staff.name, publish=publish)  # fmt: skip
+                      actor=staff.name)  # fmt: skip
             return "sent"
         if op == "clear":
-            await run(messages.clear, store, whole(form, "id"), staff.name, publish)
+            await run(messages.clear, store, whole(form, "id"), staff.name)
             return "cleared"
         if op == "all-clear":
-            await run(messages.clear_emergencies, store, staff.name, publish)
+            await run(messages.clear_emergencies, store, staff.name)
             return "cleared"
         raise ValueError(f"unknown operation {op!r}")
