@@ -422,6 +422,7 @@ class ScreenViews:
     def _render(
         self, changes: list[Change], screen: ScreenSettings, language: str, stop: threading.Event
     ) -> list[str]:
+        last = changes[-1]
         changes = [c for c in changes if c.kind != "queue"]  # the console's, never a screen's
         ids = [c.post_id for c in changes if c.post_id is not None]
         with self.app.store.read() as session:
@@ -437,6 +438,10 @@ class ScreenViews:
         if screen.show_stream and any(p.kind == "live" for p in posts.values()):
             # Recomputed, not derived from the change: a resume always lands on the truth.
             chunks.append(sse("stream", _json(live_stream(self.app))))
+        if last.kind == "queue":
+            # The screen's last id keeps up with the console's changes too (a held edit is one),
+            # so a resume never reads them again and a screen is never seen behind.
+            chunks.append(sse("seq", str(last.seq), last.seq))
         return chunks
 
     def _event(

@@ -114,6 +114,17 @@ def test_stream_sends_approval_then_retraction_with_sequence_ids(
     ]
 
 
+def test_console_changes_move_a_screen_s_last_id_without_showing_anything(
+    live_server: LiveServer, livewall: Livewall
+) -> None:
+    """A held post or a held edit is a change for the console only: a screen gets its number
+    (a bare seq event) so its resume point keeps up, and nothing else."""
+    ingest(livewall, "a")  # pre-moderated: a "queue" change, the newest one
+    last = livewall.store.last_seq()
+    (event,) = read_events(f"{live_server.url}/wall/hall/events?after=0", 1)
+    assert (event["event"], event["id"]) == ("seq", str(last))
+
+
 def test_replay_shows_current_state_not_history(
     live_server: LiveServer, livewall: Livewall
 ) -> None:
