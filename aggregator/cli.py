@@ -1,14 +1,13 @@
-"""The `livewall` command, less the web commands (`run`, `serve`), which wall/cli.py adds."""
+"""The core's commands: the worker, collecting once, sources, export, the store and the
+configuration (the web commands are wall/cli.py's, the digest's and the accounts' their own)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
 from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
@@ -16,135 +15,47 @@ from typing import Any, TextIO
 
 from sqlmodel import select
 
-from aggregator import accounts_cli
-from aggregator.config_problems import ConfigProblem
+from aggregator.commands import Commands, UsageError, prepare_store, print_problems
 from aggregator.config_values import hide_password
 from aggregator.docs import settings_markdown
-from aggregator.environment import check_with_environment, environment_problems
+from aggregator.environment import check_with_environment
 from aggregator.export import write_export
 from aggregator.livewall import Livewall
 from aggregator.models import Source
 from aggregator.scheduler import create_scheduler, stop_collecting
-from aggregator.settings import ConfigError, Settings, check_file, default_config_path
-from aggregator.store import StoreError
+from aggregator.settings import Settings, default_config_path
 from aggregator.streams import StreamRunner
 
-Handler = Callable[[argparse.Namespace, Livewall], int]
-# Commands that keep running: they say at start what the environment lacks.
-RUNNING_COMMANDS = frozenset({"run", "serve", "worker"})
 
-
-class UsageError(Exception):
-    """A wrong argument: the message says which and why; exit status 2."""
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="livewall", description="Live-coverage aggregator for events: wall, console, digest."
+def register(commands: Commands) -> None:
+    """The core's commands: running the collectors, the store, the configuration."""
+    commands.add(
+        "worker",
+        "run the scheduler and collectors (no web server)",
+        cmd_worker,
+        keeps_running=True,
     )
-    _add_config_option(parser, default=None)
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    _add(commands, "migrate", "apply the store's pending migrations", cmd_migrate)
-    check = _add(
-        commands,
+    collect = commands.add("collect", "run collectors and print what each one did", cmd_collect)
+    collect.add_argument("--once", action="store_true", required=True, help="run each source once")
+    collect.add_argument("--source", action="append", metavar="NAME", help="only this source")
+    commands.add("sources", "show each source's health", cmd_sources)
+    export = commands.add("export", "write every post, whatever its status", cmd_export)
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export.add_argument("--output", type=Path, help="file to write (default: standard output)")
+    commands.add("migrate", "apply the store's pending migrations", cmd_migrate)
+    # It reads the file itself and opens no store.
+    commands.add(
         "check-config",
         "validate the configuration and its environment; list every problem",
         cmd_check_config,
+        needs_config=False,
     )
-    check.set_defaults(needs_config=False)  # it reads the file itself and opens no store
-    _add(commands, "worker", "run the scheduler and collectors (no web server)", cmd_worker)
-    collect = _add(commands, "collect", "run collectors and print what each one did", cmd_collect)
-    collect.add_argument("--once", action="store_true", required=True, help="run each source once")
-    collect.add_argument("--source", action="append", metavar="NAME", help="only this source")
-    _add(commands, "sources", "show each source's health", cmd_sources)
-    export = _add(commands, "export", "write every post, whatever its status", cmd_export)
-    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
-    export.add_argument("--output", type=Path, help="file to write (default: standard output)")
-    from aggregator.digest.cli import add_digest_command  # it imports this module
-
-    add_digest_command(commands, _add)
-    docs = _add(commands, "settings-doc", "print the configuration reference (Markdown)", cmd_docs)
-    docs.set_defaults(needs_config=False)
-    accounts_cli.add_commands(commands, _add, UsageError)
-    return parser
-
-
-def _add(commands: Any, name: str, help_text: str, handler: Handler) -> argparse.ArgumentParser:
-    sub: argparse.ArgumentParser = commands.add_parser(name, help=help_text, description=help_text)
-    sub.set_defaults(handler=handler, needs_config=True)
-    # Also after the command (`livewall check-config --config FILE`), where people type it.
-    _add_config_option(sub, default=argparse.SUPPRESS)
-    return sub
-
-
-def _add_config_option(parser: argparse.ArgumentParser, default: object) -> None:
-    parser.add_argument(
-        "--config",
-        type=Path,
-        default=default,
-        help="TOML configuration file (default: $LIVEWALL_CONFIG or config/default.toml)",
+    commands.add(
+        "settings-doc",
+        "print the configuration reference (Markdown)",
+        cmd_docs,
+        needs_config=False,
     )
-
-
-def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
-    parser = parser or build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    try:
-        if not args.needs_config:
-            return int(args.handler(args, None))
-        settings = load_config(args.config or default_config_path(), args.command)
-        return int(args.handler(args, Livewall(settings)))
-    except ConfigError as exc:
-        print_problems(exc.problems)
-        return 2
-    except UsageError as exc:
-        print(f"livewall: error: {exc}", file=sys.stderr)
-        return 2
-    except StoreError as exc:
-        print(f"livewall: error: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:  # a file to write or read: say which and why
-        where = f"{exc.filename}: " if exc.filename else ""
-        print(f"livewall: error: {where}{exc.strerror or exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:
-        if args.verbose:
-            raise
-        print(f"livewall: internal error: {exc!r} (run with -v for the details)", file=sys.stderr)
-        return 70
-
-
-def load_config(path: Path, command: str) -> Settings:
-    """The settings, or ConfigError with all the file's errors; a running command also says
-    what its environment lacks (it still starts: each source reports its own)."""
-    checked = check_file(path)
-    if checked.settings is None:
-        raise ConfigError(checked.errors)
-    if command in RUNNING_COMMANDS:
-        lacking = environment_problems(checked.settings, os.environ, str(path))
-        print_problems([*checked.warnings, *lacking], severity="warning")
-    return checked.settings
-
-
-def print_problems(problems: Sequence[ConfigProblem], severity: str | None = None) -> None:
-    for problem in problems:
-        print(f"livewall: {severity or problem.severity}: {problem}", file=sys.stderr)
-    sys.stderr.flush()
-
-
-def prepare_store(app: Livewall, out: TextIO = sys.stdout) -> None:
-    """Check the store answers and bring its schema up to date."""
-    app.store.check()
-    applied = app.store.migrate()
-    if applied:
-        print(f"store {app.store.safe_url}: applied migrations {', '.join(applied)}", file=out)
 
 
 def cmd_migrate(args: argparse.Namespace, app: Livewall) -> int:
@@ -154,7 +65,7 @@ def cmd_migrate(args: argparse.Namespace, app: Livewall) -> int:
     return 0
 
 
-def cmd_check_config(args: argparse.Namespace, app: Livewall | None) -> int:
+def cmd_check_config(args: argparse.Namespace) -> int:
     """Every problem of the file and the environment at once; creates nothing anywhere."""
     checked = check_with_environment(args.config or default_config_path(), os.environ)
     if checked.settings is not None:
@@ -321,6 +232,6 @@ async def run_worker(app: Livewall) -> None:
     print("worker stopped.", flush=True)
 
 
-def cmd_docs(args: argparse.Namespace, app: Livewall | None) -> int:
+def cmd_docs(args: argparse.Namespace) -> int:
     print(settings_markdown(), end="")
     return 0

@@ -1,4 +1,5 @@
-"""The `livewall` program: aggregator's commands plus `run` (all-in-one) and `serve` (web only)."""
+"""The `livewall` program: every package's commands, and the web's own, `run` (all-in-one) and
+`serve` (web only)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from collections.abc import Sequence
 
 import uvicorn
 
-from aggregator import cli
+from aggregator import accounts_cli
+from aggregator import cli as core_cli
 from aggregator.accounts import FIRST_ADMIN, ensure_first_admin
+from aggregator.commands import Commands, prepare_store
+from aggregator.digest import cli as digest_cli
 from aggregator.livewall import Livewall
 from wall.app import create_app
 
@@ -18,15 +22,32 @@ from wall.app import create_app
 GRACEFUL_SHUTDOWN_SECONDS = 3
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = cli.build_parser()
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    run = cli._add(commands, "run", "all-in-one: migrate, collect and serve the web", cmd_run)
-    serve = cli._add(commands, "serve", "serve the web only (run a worker beside it)", cmd_serve)
-    for sub in (run, serve):
-        sub.add_argument("--host", help="listen address (default: [server] host)")
-        sub.add_argument("--port", type=int, help="listen port (default: [server] port)")
-    return parser
+def register(commands: Commands) -> None:
+    """The web's commands."""
+    run = commands.add(
+        "run", "all-in-one: migrate, collect and serve the web", cmd_run, keeps_running=True
+    )
+    serve = commands.add(
+        "serve", "serve the web only (run a worker beside it)", cmd_serve, keeps_running=True
+    )
+    for command in (run, serve):
+        command.add_argument("--host", help="listen address (default: [server] host)")
+        command.add_argument("--port", type=int, help="listen port (default: [server] port)")
+
+
+def build_commands() -> Commands:
+    commands = Commands.program(
+        "livewall", "Live-coverage aggregator for events: wall, console, digest."
+    )
+    # The order of `livewall --help`: the web, the core's, then the digest and the accounts.
+    for package_register in (
+        register,
+        core_cli.register,
+        digest_cli.register,
+        accounts_cli.register,
+    ):
+        package_register(commands)
+    return commands
 
 
 def cmd_run(args: argparse.Namespace, app: Livewall) -> int:
@@ -38,7 +59,7 @@ def cmd_serve(args: argparse.Namespace, app: Livewall) -> int:
 
 
 def _serve(args: argparse.Namespace, app: Livewall, run_scheduler: bool) -> int:
-    cli.prepare_store(app)
+    prepare_store(app)
     host = args.host or app.settings.server.host
     port = args.port or app.settings.server.port
     base = (
@@ -87,7 +108,7 @@ def first_admin_notice(base: str, password: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return cli.main(argv, build_parser())
+    return build_commands().run(argv)
 
 
 if __name__ == "__main__":

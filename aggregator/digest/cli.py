@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
 
-from aggregator.cli import UsageError, prepare_store
+from aggregator.commands import Commands, UsageError, prepare_store
 from aggregator.digest.runs import DigestRuns
 from aggregator.livewall import Livewall
 
@@ -21,8 +19,8 @@ def day_argument(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD") from None
 
 
-def add_digest_command(commands: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
-    digest = add(commands, "digest", "build the daily digest; publish and email it", cmd_digest)
+def register(commands: Commands) -> None:
+    digest = commands.add("digest", "build the daily digest; publish and email it", cmd_digest)
     digest.add_argument(
         "--date", type=day_argument, metavar="YYYY-MM-DD", help="the day (default: today)"
     )
