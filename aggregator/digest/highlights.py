@@ -11,10 +11,8 @@ the one whose best post ranks first) and nobody appears twice while someone else
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from aggregator.digest.select import DigestPost
+from aggregator.digest.post import DigestPost
 
 HIGHLIGHT_LIMIT = 5
 

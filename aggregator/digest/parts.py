@@ -12,13 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import groupby
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from aggregator.digest.program import Session, group_by_session
-
-if TYPE_CHECKING:
-    from aggregator.digest.select import DigestPost
+from aggregator.digest.post import DigestPost
+from aggregator.digest.program import ProgramSession, group_by_session
 
 
 @dataclass(frozen=True)
@@ -27,7 +24,7 @@ class DayPart:
 
     anchor: str  # the fragment id on the day's page: s1, s2…, off, h09…
     posts: tuple[DigestPost, ...]  # oldest first
-    session: Session | None = None
+    session: ProgramSession | None = None
     hour: int | None = None  # local hour
 
     @property
@@ -45,7 +42,7 @@ def by_hour(posts: Sequence[DigestPost]) -> tuple[DayPart, ...]:
 
 
 def day_parts(
-    posts: Sequence[DigestPost], sessions: Sequence[Session], day: date, zone: ZoneInfo
+    posts: Sequence[DigestPost], sessions: Sequence[ProgramSession], day: date, zone: ZoneInfo
 ) -> tuple[DayPart, ...]:
     groups = group_by_session(posts, sessions, day, zone) if sessions else []
     if not any(group.session for group in groups):

@@ -13,14 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import icalendar
 
-if TYPE_CHECKING:
-    from aggregator.digest.select import DigestPost
+from aggregator.digest.post import DigestPost
 
 FETCH_TIMEOUT = 15.0
 
@@ -30,7 +29,9 @@ class ProgramError(Exception):
 
 
 @dataclass(frozen=True)
-class Session:
+class ProgramSession:
+    """A timed entry of the event's program (a talk, a workshop): not a database session."""
+
     title: str
     start: datetime  # aware
     end: datetime
@@ -42,7 +43,7 @@ class Session:
 
 @dataclass(frozen=True)
 class SessionGroup:
-    session: Session | None  # None: posts outside every session
+    session: ProgramSession | None  # None: posts outside every session
     posts: tuple[DigestPost, ...]  # oldest first
 
     @property
@@ -66,7 +67,7 @@ def read_program(location: str, base_dir: Path) -> bytes:
         raise ProgramError(f"cannot read the program {path}: {exc.strerror}") from None
 
 
-def parse_program(data: bytes, zone: ZoneInfo) -> list[Session]:
+def parse_program(data: bytes, zone: ZoneInfo) -> list[ProgramSession]:
     """Timed VEVENTs as sessions, in start order, in the event's time zone; floating times
     are the event's local time."""
     try:
@@ -77,7 +78,7 @@ def parse_program(data: bytes, zone: ZoneInfo) -> list[Session]:
     return sorted(sessions, key=lambda s: (s.start, s.end, s.title))
 
 
-def _session(event: Any, zone: ZoneInfo) -> Session | None:
+def _session(event: Any, zone: ZoneInfo) -> ProgramSession | None:
     start = _moment(event.get("DTSTART"), zone)
     if start is None:
         return None
@@ -85,7 +86,7 @@ def _session(event: Any, zone: ZoneInfo) -> Session | None:
     if end is None:
         duration = event.get("DURATION")
         end = start + (duration.dt if duration is not None else timedelta(hours=1))
-    return Session(
+    return ProgramSession(
         title=str(event.get("SUMMARY", "")).strip(),
         start=start,
         end=end,
@@ -101,18 +102,20 @@ def _moment(prop: Any, zone: ZoneInfo) -> datetime | None:
     return value.astimezone(zone) if value.tzinfo is not None else value.replace(tzinfo=zone)
 
 
-def load_program(location: str, base_dir: Path, zone: ZoneInfo) -> list[Session]:
+def load_program(location: str, base_dir: Path, zone: ZoneInfo) -> list[ProgramSession]:
     return parse_program(read_program(location, base_dir), zone)
 
 
-def sessions_of_day(sessions: Sequence[Session], day: date, zone: ZoneInfo) -> list[Session]:
+def sessions_of_day(
+    sessions: Sequence[ProgramSession], day: date, zone: ZoneInfo
+) -> list[ProgramSession]:
     start = datetime.combine(day, time(0), tzinfo=zone)
     end = start + timedelta(days=1)
     return [s for s in sessions if s.start < end and s.end > start]
 
 
 def group_by_session(
-    posts: Sequence[DigestPost], sessions: Sequence[Session], day: date, zone: ZoneInfo
+    posts: Sequence[DigestPost], sessions: Sequence[ProgramSession], day: date, zone: ZoneInfo
 ) -> list[SessionGroup]:
     """The day's sessions that have posts, in program order, then "Off the program"."""
     groups: list[SessionGroup] = []

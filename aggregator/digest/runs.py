@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 
 from aggregator.digest.models import FAILED, SENDING, SENT, Digest, DigestSend
-from aggregator.digest.program import ProgramError, Session, load_program
+from aggregator.digest.program import ProgramError, ProgramSession, load_program
 from aggregator.digest.render import Edition, edition
 from aggregator.digest.select import DayContent, choose, day_posts
 from aggregator.digest.send import Envelope, SendError, build_message, recipients_line, send
@@ -101,7 +101,7 @@ class DigestRuns:
 
     # Building ---------------------------------------------------------------------------
 
-    def program(self) -> tuple[list[Session], str | None]:
+    def program(self) -> tuple[list[ProgramSession], str | None]:
         location = self.settings.event.program
         if not location:
             return [], None

@@ -18,7 +18,8 @@ from sqlmodel import col, select
 
 from aggregator.digest.highlights import highlights
 from aggregator.digest.parts import DayPart, day_parts
-from aggregator.digest.program import Session
+from aggregator.digest.post import DigestPost, Image
+from aggregator.digest.program import ProgramSession
 from aggregator.media_urls import MediaUrls, demo_path, shown_image
 from aggregator.models import Post
 from aggregator.store import Store
@@ -26,37 +27,6 @@ from aggregator.timeline import visible
 
 FEATURED_LIMIT = 6
 VIDEO_KINDS = ("video", "live")
-
-
-@dataclass(frozen=True)
-class Image:
-    path: str  # on the wall's origin: prefix the public URL for an email
-    alt: str
-
-
-@dataclass(frozen=True)
-class DigestPost:
-    id: int
-    url: str | None
-    network: str
-    kind: str
-    author_name: str
-    author_handle: str
-    title: str | None
-    text: str  # empty when the post is content-warned
-    html: str  # idem
-    warning: str | None
-    image: Image | None
-    avatar: str | None  # a path on the wall's origin, like Image.path
-    posted_at: datetime  # in the event's time zone
-    likes: int
-    shares: int
-    replies: int
-    featured: bool
-    official: bool
-    live_state: str | None
-    engagement: int = 0
-    score: float = 0.0  # engagement relative to the network's average that day
 
 
 @dataclass(frozen=True)
@@ -209,7 +179,7 @@ def choose(
     day: date,
     zone: ZoneInfo,
     posts: Sequence[Post],
-    sessions: Sequence[Session] = (),
+    sessions: Sequence[ProgramSession] = (),
     languages: tuple[str, ...] = ("fr",),
     program_error: str | None = None,
     urls: MediaUrls | None = None,

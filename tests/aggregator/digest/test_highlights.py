@@ -7,7 +7,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aggregator.digest.highlights import highlights
-from aggregator.digest.select import DigestPost, with_scores
+from aggregator.digest.post import DigestPost
+from aggregator.digest.select import with_scores
 
 ZONE = ZoneInfo("America/Toronto")
 NINE = datetime(2026, 11, 25, 9, tzinfo=ZONE)
