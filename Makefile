@@ -29,6 +29,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check collectors aggregator wall tests bench
 	$(BIN)/ruff format --check collectors aggregator wall tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench
