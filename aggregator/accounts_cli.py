@@ -14,15 +14,15 @@ from aggregator.livewall import Livewall
 def register(commands: Commands) -> None:
     """`user` and its actions."""
     user = commands.group("user", "manage staff accounts (console logins)")
-    new = user.add("add", "create an account", _on_accounts(cmd_user_add))
+    new = user.add("add", "create an account", _on_accounts(cmd_add_user))
     new.add_argument("name")
     new.add_argument("--role", choices=accounts.ROLES, default="moderator")
     new.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-    user.add("list", "list the accounts", _on_accounts(cmd_user_list))
+    user.add("list", "list the accounts", _on_accounts(cmd_list_users))
     for name, help_text, handler in (
-        ("disable", "disable an account (its sessions end)", cmd_user_disable),
-        ("enable", "enable a disabled account", cmd_user_enable),
-        ("password", "set a new password", cmd_user_password),
+        ("disable", "disable an account (its sessions end)", cmd_disable_user),
+        ("enable", "enable a disabled account", cmd_enable_user),
+        ("password", "set a new password", cmd_set_password),
     ):
         sub = user.add(name, help_text, _on_accounts(handler))
         sub.add_argument("name")
@@ -53,14 +53,14 @@ def read_password(from_stdin: bool) -> str:
     return first
 
 
-def cmd_user_add(args: argparse.Namespace, app: Livewall) -> int:
+def cmd_add_user(args: argparse.Namespace, app: Livewall) -> int:
     password = read_password(args.password_stdin)
     accounts.add_user(app.store, args.name, args.role, password)
     print(f"user {args.name} added ({args.role})")
     return 0
 
 
-def cmd_user_list(args: argparse.Namespace, app: Livewall) -> int:
+def cmd_list_users(args: argparse.Namespace, app: Livewall) -> int:
     users = accounts.list_users(app.store)
     if not users:
         print("no accounts yet: `livewall user add NAME --role admin`")
@@ -70,19 +70,19 @@ def cmd_user_list(args: argparse.Namespace, app: Livewall) -> int:
     return 0
 
 
-def cmd_user_disable(args: argparse.Namespace, app: Livewall) -> int:
+def cmd_disable_user(args: argparse.Namespace, app: Livewall) -> int:
     accounts.set_disabled(app.store, args.name, True)
     print(f"user {args.name} disabled; their sessions are closed")
     return 0
 
 
-def cmd_user_enable(args: argparse.Namespace, app: Livewall) -> int:
+def cmd_enable_user(args: argparse.Namespace, app: Livewall) -> int:
     accounts.set_disabled(app.store, args.name, False)
     print(f"user {args.name} enabled")
     return 0
 
 
-def cmd_user_password(args: argparse.Namespace, app: Livewall) -> int:
+def cmd_set_password(args: argparse.Namespace, app: Livewall) -> int:
     accounts.set_password(app.store, args.name, read_password(args.password_stdin))
     print(f"password of {args.name} changed; their other sessions are closed")
     return 0

@@ -118,6 +118,56 @@ def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]
     assert done.value.code == 0 and "usage: livewall" in capsys.readouterr().out
 
 
+# Every command each package registers, in the order `livewall --help` lists them.
+COMMANDS = {
+    "run": "all-in-one: migrate, collect and serve the web",
+    "serve": "serve the web only (run a worker beside it)",
+    "worker": "run the scheduler and collectors (no web server)",
+    "collect": "run collectors and print what each one did",
+    "sources": "show each source's health",
+    "export": "write every post, whatever its status",
+    "migrate": "apply the store's pending migrations",
+    "check-config": "validate the configuration and its environment; list every problem",
+    "settings-doc": "print the configuration reference (Markdown)",
+    "digest": "build the daily digest; publish and email it",
+    "user": "manage staff accounts (console logins)",
+}
+USER_ACTIONS = {
+    "add": "create an account",
+    "list": "list the accounts",
+    "disable": "disable an account (its sessions end)",
+    "enable": "enable a disabled account",
+    "password": "set a new password",
+}
+
+
+def help_of(capsys: pytest.CaptureFixture[str], *command: str) -> str:
+    from wall.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main([*command, "--help"])
+    assert done.value.code == 0
+    return " ".join(capsys.readouterr().out.split())  # argparse wraps long help lines
+
+
+def test_the_program_has_every_package_command(capsys: pytest.CaptureFixture[str]) -> None:
+    from wall.cli import build_commands
+
+    assert list(build_commands().helps.items()) == list(COMMANDS.items())
+    for command, entries in ((), COMMANDS), (("user",), USER_ACTIONS):
+        listing = help_of(capsys, *command)
+        places = [listing.index(f" {name} {text}") for name, text in entries.items()]
+        assert places == sorted(places), listing
+
+
+@pytest.mark.parametrize("command", [*COMMANDS, *(f"user {action}" for action in USER_ACTIONS)])
+def test_each_command_and_action_has_its_help(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listing = help_of(capsys, *command.split())
+    assert listing.startswith(f"usage: livewall {command} [-h] [--config CONFIG]")
+
+
 def test_unwritable_output_is_a_clear_error(config: Path, tmp_path: Path) -> None:
     target = tmp_path / "missing-folder" / "posts.jsonl"
     done = livewall(config, "export", "--output", str(target))
