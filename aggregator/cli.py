@@ -1,5 +1,6 @@
-"""The core's commands: the worker, collecting once, sources, export, the store and the
-configuration (the web commands are wall/cli.py's, the digest's and the accounts' their own)."""
+"""The core's commands: the worker, collecting once, sources' health, export, migrations and
+the configuration. The web's, the digest's and the accounts' commands register themselves
+(wall/cli.py, digest/cli.py, accounts_cli.py)."""
 
 from __future__ import annotations
 
