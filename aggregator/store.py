@@ -169,7 +169,9 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 
 def migrate(engine: Engine) -> list[str]:
+    """Upgrade to the one head; return the revisions applied, in the order applied."""
     from alembic import command
+    from alembic.util import CommandError
 
     applied: list[str] = []
     config = alembic_config(engine)
@@ -178,4 +180,6 @@ def migrate(engine: Engine) -> list[str]:
         command.upgrade(config, "head")  # one linear history (0008 merged the old branches)
     except sa.exc.OperationalError as exc:
         raise StoreError(f"cannot migrate {engine.url!r}: {exc.orig}") from None
+    except CommandError as exc:  # e.g. a revision unknown here: a newer livewall migrated it
+        raise StoreError(f"cannot migrate {engine.url!r}: {exc}") from None
     return applied

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import aggregator.models
+from aggregator.migrations import column_types
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -30,7 +30,7 @@ def upgrade() -> None:
         sa.Column("post_id", sa.Integer(), nullable=True),
         sa.Column("screen", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
         sa.Column("payload", sa.JSON(), nullable=False),
-        sa.Column("created_at", aggregator.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", column_types.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("seq"),
     )
     with op.batch_alter_table("changes", schema=None) as batch_op:
@@ -39,7 +39,7 @@ def upgrade() -> None:
     op.create_table(
         "moderation_log",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("at", aggregator.models.UTCDateTime(), nullable=False),
+        sa.Column("at", column_types.UTCDateTime(), nullable=False),
         sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
         sa.Column("post_id", sa.Integer(), nullable=True),
@@ -66,9 +66,9 @@ def upgrade() -> None:
         sa.Column("text", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("html", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("language", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
-        sa.Column("created_at", aggregator.models.UTCDateTime(), nullable=False),
-        sa.Column("collected_at", aggregator.models.UTCDateTime(), nullable=False),
-        sa.Column("edited_at", aggregator.models.UTCDateTime(), nullable=True),
+        sa.Column("created_at", column_types.UTCDateTime(), nullable=False),
+        sa.Column("collected_at", column_types.UTCDateTime(), nullable=False),
+        sa.Column("edited_at", column_types.UTCDateTime(), nullable=True),
         sa.Column("media", sa.JSON(), nullable=False),
         sa.Column("hashtags", sa.JSON(), nullable=False),
         sa.Column("likes", sa.Integer(), nullable=False),
@@ -84,11 +84,11 @@ def upgrade() -> None:
         sa.Column("official", sa.Boolean(), nullable=False),
         sa.Column("live_state", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
         sa.Column("deleted", sa.Boolean(), nullable=False),
-        sa.Column("deleted_at", aggregator.models.UTCDateTime(), nullable=True),
+        sa.Column("deleted_at", column_types.UTCDateTime(), nullable=True),
         sa.Column("dedupe_key", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
         sa.Column("fingerprint", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("duplicate_of", sa.Integer(), nullable=True),
-        sa.Column("decided_at", aggregator.models.UTCDateTime(), nullable=True),
+        sa.Column("decided_at", column_types.UTCDateTime(), nullable=True),
         sa.Column("decided_by", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
@@ -105,7 +105,7 @@ def upgrade() -> None:
         "screens",
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("layout", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
-        sa.Column("last_seen", aggregator.models.UTCDateTime(), nullable=True),
+        sa.Column("last_seen", column_types.UTCDateTime(), nullable=True),
         sa.Column("version", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("last_event_id", sa.Integer(), nullable=True),
         sa.Column("viewport", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
@@ -120,12 +120,12 @@ def upgrade() -> None:
         sa.Column("etag", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("last_modified", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("extra", sa.JSON(), nullable=False),
-        sa.Column("last_attempt", aggregator.models.UTCDateTime(), nullable=True),
-        sa.Column("last_success", aggregator.models.UTCDateTime(), nullable=True),
+        sa.Column("last_attempt", column_types.UTCDateTime(), nullable=True),
+        sa.Column("last_success", column_types.UTCDateTime(), nullable=True),
         sa.Column("consecutive_errors", sa.Integer(), nullable=False),
         sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("last_error_kind", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
-        sa.Column("next_attempt", aggregator.models.UTCDateTime(), nullable=True),
+        sa.Column("next_attempt", column_types.UTCDateTime(), nullable=True),
         sa.Column("paused", sa.Boolean(), nullable=False),
         sa.Column("posts_collected", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("name"),
@@ -137,7 +137,7 @@ def upgrade() -> None:
         sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("password_hash", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("disabled", sa.Boolean(), nullable=False),
-        sa.Column("created_at", aggregator.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", column_types.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("name"),
     )

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import aggregator.models
+from aggregator.migrations import column_types
 
 revision: str = "0002_wall"
 down_revision: str | None = "0001"
@@ -28,10 +28,10 @@ def upgrade() -> None:
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("text", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
         sa.Column("screens", sa.JSON(), nullable=False),
-        sa.Column("created_at", aggregator.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", column_types.UTCDateTime(), nullable=False),
         sa.Column("created_by", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column("ends_at", aggregator.models.UTCDateTime(), nullable=True),
-        sa.Column("cleared_at", aggregator.models.UTCDateTime(), nullable=True),
+        sa.Column("ends_at", column_types.UTCDateTime(), nullable=True),
+        sa.Column("cleared_at", column_types.UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("messages", schema=None) as batch_op:

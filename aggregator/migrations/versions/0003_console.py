@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import aggregator.models
+from aggregator.migrations import column_types
 
 revision: str = "0003_console"
 down_revision: str | None = "0001"
@@ -21,7 +21,7 @@ branch_labels: str | Sequence[str] | None = ("console",)
 depends_on: str | Sequence[str] | None = None
 
 String = sqlmodel.sql.sqltypes.AutoString
-When = aggregator.models.UTCDateTime
+When = column_types.UTCDateTime
 
 
 def upgrade() -> None:

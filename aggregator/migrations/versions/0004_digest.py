@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import aggregator.models
+from aggregator.migrations import column_types
 
 revision: str = "0004"
 down_revision: str | None = "0001"
@@ -29,10 +29,10 @@ def upgrade() -> None:
         sa.Column("state", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("posts", sa.Integer(), nullable=False),
         sa.Column("summary", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("built_at", aggregator.models.UTCDateTime(), nullable=False),
-        sa.Column("published_at", aggregator.models.UTCDateTime(), nullable=False),
-        sa.Column("sending_at", aggregator.models.UTCDateTime(), nullable=True),
-        sa.Column("sent_at", aggregator.models.UTCDateTime(), nullable=True),
+        sa.Column("built_at", column_types.UTCDateTime(), nullable=False),
+        sa.Column("published_at", column_types.UTCDateTime(), nullable=False),
+        sa.Column("sending_at", column_types.UTCDateTime(), nullable=True),
+        sa.Column("sent_at", column_types.UTCDateTime(), nullable=True),
         sa.Column("recipients", sa.Integer(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("error", sqlmodel.sql.sqltypes.AutoString(), nullable=True),

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import aggregator.models
+from aggregator.migrations import column_types
 
 revision: str = "0006"
 down_revision: str | None = "0004"
@@ -33,8 +33,8 @@ def upgrade() -> None:
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("language", sqlmodel.sql.sqltypes.AutoString(length=5), nullable=False),
         sa.Column("state", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-        sa.Column("sending_at", aggregator.models.UTCDateTime(), nullable=True),
-        sa.Column("sent_at", aggregator.models.UTCDateTime(), nullable=True),
+        sa.Column("sending_at", column_types.UTCDateTime(), nullable=True),
+        sa.Column("sent_at", column_types.UTCDateTime(), nullable=True),
         sa.Column("recipients", sa.Integer(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("error", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
@@ -62,8 +62,8 @@ def downgrade() -> None:
                 server_default="published",
             )
         )
-        batch.add_column(sa.Column("sending_at", aggregator.models.UTCDateTime(), nullable=True))
-        batch.add_column(sa.Column("sent_at", aggregator.models.UTCDateTime(), nullable=True))
+        batch.add_column(sa.Column("sending_at", column_types.UTCDateTime(), nullable=True))
+        batch.add_column(sa.Column("sent_at", column_types.UTCDateTime(), nullable=True))
         batch.add_column(sa.Column("recipients", sa.Integer(), nullable=False, server_default="0"))
         batch.add_column(sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"))
         batch.add_column(sa.Column("error", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
