@@ -413,25 +413,35 @@ async def test_nightly_reload_waits_for_the_server(
     context = await browser.new_context(viewport=FULL_HD, timezone_id=zone)
     page = await context.new_page()
 
-    def due_in(seconds: float) -> str:
-        """A `?nightly=` time a few seconds from now on the screen's clock."""
-        at = datetime.now(ZoneInfo(zone)) + timedelta(seconds=seconds)
-        return at.strftime("%H:%M:%S")
+    def due_in(seconds: float) -> tuple[str, float]:
+        """A `?nightly=` time a few seconds from now on the screen's clock, and how many
+        seconds from now it comes (whole seconds: the time has no fraction)."""
+        now = datetime.now(ZoneInfo(zone))
+        at = (now + timedelta(seconds=seconds)).replace(microsecond=0)
+        return at.strftime("%H:%M:%S"), (at - now).total_seconds()
+
+    def left(due: tuple[str, float], since: float) -> float:
+        return due[1] - (time.monotonic() - since)
 
     server = LiveServer(wall_app).start()
     try:
-        # The server answers: the screen reloads at the time.
-        await page.goto(f"{server.url}/wall/hall?nightly={due_in(2)}")
+        # The server answers: the screen reloads at the time. Margins leave a loaded
+        # machine time to open the page before the time comes.
+        started, due = time.monotonic(), due_in(6)
+        await page.goto(f"{server.url}/wall/hall?nightly={due[0]}")
         await mark(page)
-        assert await reloaded(page, 6)
+        assert left(due, started) > 0, "the page took longer to open than the margin"
+        assert await reloaded(page, left(due, started) + 6)
         await page.wait_for_selector(".post")
         assert await page.locator(".post").count() == 4
 
         # The server is down when the time comes: no reload (it would show an error page).
-        await page.goto(f"{server.url}/wall/hall?nightly={due_in(3)}")
+        started, due = time.monotonic(), due_in(8)
+        await page.goto(f"{server.url}/wall/hall?nightly={due[0]}")
         await mark(page)
         await anyio.to_thread.run_sync(server.stop)
-        assert not await reloaded(page, 5)
+        assert left(due, started) > 0, "the server took longer to stop than the margin"
+        assert not await reloaded(page, left(due, started) + 3)  # the time passes, no reload
         assert await page.locator(".post").count() == 4  # still showing its posts
         server = LiveServer(wall_app, port=server.port).start()
         # Back: the reload that was due happens once the stream is there again.
