@@ -21,7 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from aggregator import audit
-from aggregator.models import User, _when, utcnow
+from aggregator.models import User, utc_column, utcnow
 from aggregator.store import Store
 
 ROLES = ("admin", "moderator")
@@ -49,8 +49,8 @@ class StaffSession(SQLModel, table=True):
     key_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
     user_id: int = Field(index=True)
     csrf_token: str = Field(max_length=64)
-    created_at: datetime = _when(nullable=False)
-    last_seen: datetime = _when(nullable=False)
+    created_at: datetime = utc_column(nullable=False)
+    last_seen: datetime = utc_column(nullable=False)
     address: str | None = Field(default=None, max_length=100)
 
 
@@ -62,8 +62,8 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
     role: str = Field(default="moderator", max_length=20)
     created_by: str = Field(max_length=100)
-    created_at: datetime = _when(nullable=False)
-    last_used: datetime | None = _when()
+    created_at: datetime = utc_column(nullable=False)
+    last_used: datetime | None = utc_column()
     revoked: bool = False
 
 
