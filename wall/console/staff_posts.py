@@ -14,11 +14,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from aggregator.accounts import Staff
+from aggregator.i18n import LOCALES
 from wall.bodies import UPLOAD_LIMIT, BodyTooLarge, allow, drain, read_form
 from wall.console.auth import refuse
 from wall.console.common import Console
 from wall.console.forms import FORM_ERRORS, done, field, notice, whole
-from wall.i18n import LOCALES
 from wall.staff_images import ImageRefused, StaffImages, announce, too_big, upload_of
 
 Endpoint = Callable[[Request], Awaitable[Response]]
