@@ -9,6 +9,7 @@ import httpx
 
 from aggregator.accounts import Accounts
 from aggregator.changes import ChangeFeed
+from aggregator.digest.runs import DigestRuns
 from aggregator.harvest import Harvest, make_http_client
 from aggregator.ingest import Pipeline
 from aggregator.live_rules import LiveRules
@@ -37,6 +38,7 @@ class Livewall:
         self.screens = Screens(self.store, settings)
         self.messages = Messages(self.store, [s.name for s in settings.screens])
         self.accounts = Accounts(self.store)
+        self.digest = DigestRuns(settings, self.store, self.env)
         self._http: httpx.AsyncClient | None = None
         self._harvest: Harvest | None = None
 
