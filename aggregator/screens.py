@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, get_args
+from typing import get_args
 
 from sqlmodel import select
 
@@ -96,7 +96,7 @@ class Screens:
         """Have a screen load its page again (after an update, or to clear a fault)."""
         return self._command(name, {"action": "reload"}, actor, "reload")
 
-    def _command(self, name: str, payload: dict[str, Any], actor: str, what: str) -> int:
+    def _command(self, name: str, payload: dict[str, str], actor: str, what: str) -> int:
         if self.settings.screen(name) is None:
             raise ValueError(f"no screen named {name!r}")
         with self.store.write() as session:
