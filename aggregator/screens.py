@@ -88,17 +88,21 @@ class Screens:
 
     def set_layout(self, name: str, layout: str, actor: str) -> int:
         """Show another layout on a screen, now and after it reloads; returns the change."""
+        self._configured(name)
         if layout not in LAYOUTS:
             raise ValueError(f"unknown layout {layout!r} (one of {', '.join(LAYOUTS)})")
         return self._command(name, {"layout": layout}, actor, f"layout {layout}")
 
     def reload(self, name: str, actor: str) -> int:
         """Have a screen load its page again (after an update, or to clear a fault)."""
+        self._configured(name)
         return self._command(name, {"action": "reload"}, actor, "reload")
 
-    def _command(self, name: str, payload: dict[str, str], actor: str, what: str) -> int:
+    def _configured(self, name: str) -> None:
         if self.settings.screen(name) is None:
             raise ValueError(f"no screen named {name!r}")
+
+    def _command(self, name: str, payload: dict[str, str], actor: str, what: str) -> int:
         with self.store.write() as session:
             if "layout" in payload:
                 screen = session.get(Screen, name) or Screen(name=name)

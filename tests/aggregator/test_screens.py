@@ -86,5 +86,7 @@ def test_wrong_commands_change_nothing(app: Livewall, store: Store) -> None:
         app.screens.set_layout("hall", "mosaic", "ada")
     with pytest.raises(ValueError, match="no screen named 'lobby'"):
         app.screens.reload("lobby", "ada")
+    with pytest.raises(ValueError, match="no screen named 'lobby'"):
+        app.screens.set_layout("lobby", "mosaic", "ada")
     assert store.last_seq() == 0
     assert LAYOUTS == ("grid", "spotlight", "ticker")

@@ -105,8 +105,6 @@ class AdminViews:
 
         async def action(form: Any) -> str:
             name, layout = field(form, "screen"), field(form, "layout")
-            if self.console.app.settings.screen(name) is None:
-                raise ValueError(f"no screen named {name!r}")
             if field(form, "op") == "reload":
                 await self.console.run(screens.reload, name, staff.name)
                 return "reload"
