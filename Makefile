@@ -34,9 +34,9 @@ lint: $(TEST_STAMP)
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench
 
+# New marked strings into their part's French catalogue (wall, console, digest), untranslated.
 messages: $(TEST_STAMP)
-	$(BIN)/pybabel extract -F wall/babel.cfg -o wall/locale/messages.pot wall
-	$(BIN)/pybabel update -i wall/locale/messages.pot -d wall/locale -l fr
+	$(BIN)/python -m wall.catalogues
 
 docs: $(STAMP)
 	$(BIN)/livewall settings-doc > docs/configuration.md

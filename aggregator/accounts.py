@@ -20,7 +20,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from aggregator.models import ModerationEntry, User, _when, utcnow
+from aggregator import audit
+from aggregator.models import User, utc_column, utcnow
 from aggregator.store import Store
 
 ROLES = ("admin", "moderator")
@@ -48,8 +49,8 @@ class StaffSession(SQLModel, table=True):
     key_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
     user_id: int = Field(index=True)
     csrf_token: str = Field(max_length=64)
-    created_at: datetime = _when(nullable=False)
-    last_seen: datetime = _when(nullable=False)
+    created_at: datetime = utc_column(nullable=False)
+    last_seen: datetime = utc_column(nullable=False)
     address: str | None = Field(default=None, max_length=100)
 
 
@@ -61,8 +62,8 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
     role: str = Field(default="moderator", max_length=20)
     created_by: str = Field(max_length=100)
-    created_at: datetime = _when(nullable=False)
-    last_used: datetime | None = _when()
+    created_at: datetime = utc_column(nullable=False)
+    last_used: datetime | None = utc_column()
     revoked: bool = False
 
 
@@ -107,10 +108,6 @@ def _check_role(role: str) -> str:
     return role
 
 
-def _audit(actor: str, action: str, detail: str) -> ModerationEntry:
-    return ModerationEntry(at=utcnow(), actor=actor, action=action, detail=detail)
-
-
 def add_user(store: Store, name: str, role: str, password: str, actor: str = "cli") -> User:
     name, role = _check_name(name), _check_role(role)
     check_password_strength(password)
@@ -120,7 +117,7 @@ def add_user(store: Store, name: str, role: str, password: str, actor: str = "cl
             raise AccountError(f"a user named {name!r} already exists")
         user = User(name=name, role=role, password_hash=password_hash, created_at=utcnow())
         session.add(user)
-        session.add(_audit(actor, "user:add", f"{name} ({role})"))
+        session.add(audit.entry(actor, "user:add", f"{name} ({role})"))
     return user
 
 
@@ -152,7 +149,7 @@ def set_disabled(store: Store, name: str, disabled: bool = True, actor: str = "c
                 select(StaffSession).where(StaffSession.user_id == user.id)
             ):
                 session.delete(staff_session)
-        session.add(_audit(actor, "user:disable" if disabled else "user:enable", name))
+        session.add(audit.entry(actor, "user:disable" if disabled else "user:enable", name))
 
 
 def set_password(store: Store, name: str, password: str, actor: str = "cli") -> None:
@@ -167,7 +164,7 @@ def set_password(store: Store, name: str, password: str, actor: str = "cli") -> 
             select(StaffSession).where(StaffSession.user_id == user.id)
         ):
             session.delete(staff_session)
-        session.add(_audit(actor, "user:password", name))
+        session.add(audit.entry(actor, "user:password", name))
 
 
 def authenticate(store: Store, name: str, password: str) -> User | None:
@@ -225,7 +222,7 @@ def open_session(store: Store, user: User, address: str | None) -> tuple[str, St
     )
     with store.write() as session:
         session.add(row)
-        session.add(_audit(user.name, "login", address or ""))
+        session.add(audit.entry(user.name, "login", address or ""))
     return key, Staff(user.name, user.role, row.id, row.csrf_token, user.id)
 
 
@@ -265,7 +262,7 @@ def close_session(store: Store, session_id: int | None, actor: str | None = None
         if row is not None:
             session.delete(row)
         if actor is not None:
-            session.add(_audit(actor, "logout", ""))
+            session.add(audit.entry(actor, "logout", ""))
 
 
 # API tokens, for scripts
@@ -285,7 +282,7 @@ def create_token(store: Store, name: str, role: str, actor: str) -> str:
                 created_at=utcnow(),
             )
         )
-        session.add(_audit(actor, "token:add", f"{name} ({role})"))
+        session.add(audit.entry(actor, "token:add", f"{name} ({role})"))
     return secret
 
 
@@ -301,7 +298,7 @@ def revoke_token(store: Store, token_id: int, actor: str) -> None:
             raise AccountError(f"no API token number {token_id}")
         token.revoked = True
         session.add(token)
-        session.add(_audit(actor, "token:revoke", token.name))
+        session.add(audit.entry(actor, "token:revoke", token.name))
 
 
 def check_token(store: Store, secret: str) -> Staff | None:
@@ -310,6 +307,50 @@ def check_token(store: Store, secret: str) -> Staff | None:
     if token is None or token.revoked:
         return None
     return Staff(f"token:{token.name}", token.role)
+
+
+class Accounts:
+    """Staff accounts, sessions and API tokens of one store: what the web layer calls (each
+    method blocks; the wall runs them in threads)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def authenticate(self, name: str, password: str) -> User | None:
+        return authenticate(self.store, name, password)
+
+    def open_session(self, user: User, address: str | None) -> tuple[str, Staff]:
+        return open_session(self.store, user, address)
+
+    def load_session(self, key: str) -> Staff | None:
+        return load_session(self.store, key)
+
+    def close_session(self, session_id: int | None, actor: str | None = None) -> None:
+        close_session(self.store, session_id, actor)
+
+    def check_token(self, secret: str) -> Staff | None:
+        return check_token(self.store, secret)
+
+    def users(self) -> list[User]:
+        return list_users(self.store)
+
+    def tokens(self) -> list[ApiToken]:
+        return list_tokens(self.store)
+
+    def add_user(self, name: str, role: str, password: str, actor: str) -> User:
+        return add_user(self.store, name, role, password, actor)
+
+    def set_disabled(self, name: str, disabled: bool, actor: str) -> None:
+        set_disabled(self.store, name, disabled, actor)
+
+    def set_password(self, name: str, password: str, actor: str) -> None:
+        set_password(self.store, name, password, actor)
+
+    def create_token(self, name: str, role: str, actor: str) -> str:
+        return create_token(self.store, name, role, actor)
+
+    def revoke_token(self, token_id: int, actor: str) -> None:
+        revoke_token(self.store, token_id, actor)
 
 
 # Login throttling

@@ -13,7 +13,7 @@ from typing import TextIO
 
 from sqlmodel import col, select
 
-from aggregator.models import ModerationEntry
+from aggregator.models import ModerationEntry, utcnow
 from aggregator.store import Store
 
 LIMIT = 500
@@ -38,6 +38,11 @@ class AuditFilter:
         if self.text:
             query = query.where(col(ModerationEntry.detail).ilike(f"%{self.text}%"))
         return query.order_by(col(ModerationEntry.id).desc())
+
+
+def entry(actor: str, action: str, detail: str) -> ModerationEntry:
+    """A staff action's line in the log, now; the caller adds it to the action's transaction."""
+    return ModerationEntry(at=utcnow(), actor=actor, action=action, detail=detail)
 
 
 def entries(store: Store, wanted: AuditFilter, limit: int | None = LIMIT) -> list[ModerationEntry]:

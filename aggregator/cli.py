@@ -10,11 +10,8 @@ import os
 import signal
 import sys
 from contextlib import suppress
-from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
-
-from sqlmodel import select
+from typing import TextIO
 
 from aggregator.commands import Commands, UsageError, prepare_store, print_problems
 from aggregator.config_values import hide_password
@@ -22,9 +19,9 @@ from aggregator.docs import settings_markdown
 from aggregator.environment import check_with_environment
 from aggregator.export import write_export
 from aggregator.livewall import Livewall
-from aggregator.models import Source
 from aggregator.scheduler import create_scheduler, stop_collecting
 from aggregator.settings import Settings, default_config_path
+from aggregator.sources import TABLE_HEADER
 from aggregator.streams import StreamRunner
 
 
@@ -141,48 +138,12 @@ async def _collect(app: Livewall, names: list[str]) -> int:
 
 def cmd_sources(args: argparse.Namespace, app: Livewall) -> int:
     prepare_store(app, out=sys.stderr)
-    with app.store.read() as session:
-        states = {s.name: s for s in session.exec(select(Source))}
-    rows: list[tuple[str, ...]] = [
-        ("SOURCE", "TYPE", "STATE", "LAST SUCCESS", "NEXT ATTEMPT", "POSTS", "LAST ERROR")
-    ]
-    for options in app.settings.sources:
-        rows.append(source_row(options, states.get(options.name)))
+    rows = [TABLE_HEADER, *(health.row() for health in app.sources.health())]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
         print("  ".join([*cells, row[-1]]).rstrip())
     return 0
-
-
-def source_state(options: Any, state: Source | None) -> str:
-    if not options.enabled:
-        return "disabled"
-    if state is None:
-        return "never run"
-    if state.paused:
-        return "paused"
-    if state.last_error_kind in ("auth", "config"):
-        return "config error"
-    if state.consecutive_errors:
-        return f"failing ×{state.consecutive_errors}"
-    return "ok"
-
-
-def source_row(options: Any, state: Source | None) -> tuple[str, ...]:
-    return (
-        options.name,
-        options.type,
-        source_state(options, state),
-        _when(state.last_success if state else None),
-        _when(state.next_attempt if state else None),
-        str(state.posts_collected if state else 0),
-        (f"{state.last_error_kind}: {state.last_error}" if state and state.last_error else ""),
-    )
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else "—"
 
 
 def cmd_export(args: argparse.Namespace, app: Livewall) -> int:

@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 
 import anyio
 import httpx
-from sqlmodel import select
 
 from aggregator.ingest import IngestReport, Pipeline
 from aggregator.models import Source, utcnow
 from aggregator.settings import Settings
+from aggregator.sources import Sources
 from aggregator.store import Store
 from collectors.base import (
     Collector,
@@ -28,6 +28,7 @@ from collectors.base import (
     CollectResult,
     ErrorKind,
     SourceOptions,
+    needs_staff,
 )
 from collectors.registry import build_collector
 
@@ -53,7 +54,7 @@ def next_attempt(
     jitter: Callable[[], float] = random.random,
 ) -> datetime:
     """When to run a source again: its pace, exponential backoff after failures, the remote's wish."""
-    if error is not None and error.kind in (ErrorKind.AUTH, ErrorKind.CONFIG):
+    if error is not None and needs_staff(error.kind):
         delay = AUTH_PAUSE
     elif errors:
         base = timedelta(seconds=options.every * 2 ** min(errors, 12))
@@ -89,6 +90,7 @@ class Harvest:
         self.settings = settings
         self.store = store
         self.pipeline = pipeline
+        self.states = Sources(store, settings)
         self.context = CollectorContext(
             http=http,
             hashtags=settings.event.hashtags,
@@ -127,8 +129,7 @@ class Harvest:
 
     def _due_names(self) -> list[str]:
         now = utcnow()
-        with self.store.read() as session:
-            states = {s.name: s for s in session.exec(select(Source))}
+        states = self.states.stored()
         return [
             o.name
             for o in self.sources()
@@ -210,10 +211,4 @@ class Harvest:
         return IngestReport(options.name, error=str(error))
 
     def pause(self, name: str, paused: bool = True) -> None:
-        self.settings.source(name)  # unknown names fail here, not silently
-        with self.store.write() as session:
-            source = session.get(Source, name) or Source(
-                name=name, type=self.settings.source(name).type
-            )
-            source.paused = paused
-            session.add(source)
+        self.states.pause(name, paused)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from aggregator.flood import FloodRule
-from aggregator.models import ModerationEntry, Post, _when, utcnow
+from aggregator.models import ModerationEntry, Post, utc_column, utcnow
 from aggregator.moderation import ModerationError, decide
 from aggregator.rules import BlockedWords, Decision, Rules, normalize_handle
 from aggregator.settings import Settings
@@ -41,7 +41,7 @@ class RuleEntry(SQLModel, table=True):
     kind: str = Field(max_length=20)
     value: str = Field(max_length=300)
     language: str = Field(default="", max_length=10)  # blocked words only
-    created_at: datetime = _when(nullable=False)
+    created_at: datetime = utc_column(nullable=False)
     created_by: str = Field(max_length=100)
 
 

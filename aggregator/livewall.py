@@ -7,12 +7,16 @@ from collections.abc import Mapping
 
 import httpx
 
+from aggregator.accounts import Accounts
 from aggregator.changes import ChangeFeed
+from aggregator.digest.runs import DigestRuns
 from aggregator.harvest import Harvest, make_http_client
 from aggregator.ingest import Pipeline
 from aggregator.live_rules import LiveRules
-from aggregator.rules import Rules
+from aggregator.messages import Messages
+from aggregator.screens import Screens
 from aggregator.settings import Settings
+from aggregator.sources import Sources
 from aggregator.store import Store
 
 
@@ -26,10 +30,15 @@ class Livewall:
         self.feed = ChangeFeed(self.store)
         # Every committed change wakes this process's screens and consoles at once.
         self.store.on_change(self.feed.notify)
-        self.rules = Rules.from_settings(settings)
-        # The pipeline follows the rules staff edit in the console, merged with these.
+        # The pipeline follows the rules staff edit in the console, merged with the configured ones.
         self.live_rules = LiveRules(self.store, settings)
         self.pipeline = Pipeline(self.store, self.live_rules, settings.event.languages)
+        # The services the web layer and the command line call: each owns its tables' queries.
+        self.sources = Sources(self.store, settings)
+        self.screens = Screens(self.store, settings)
+        self.messages = Messages(self.store, [s.name for s in settings.screens])
+        self.accounts = Accounts(self.store)
+        self.digest = DigestRuns(settings, self.store, self.env)
         self._http: httpx.AsyncClient | None = None
         self._harvest: Harvest | None = None
 

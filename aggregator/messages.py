@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -20,7 +20,6 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from aggregator.models import UTCDateTime, _json, utcnow
 from aggregator.store import Store
 
-MessageKind = Literal["announcement", "emergency"]
 MAX_TEXT = 500
 MAX_MINUTES = 24 * 60
 # An image's name in the media cache: the SHA-256 of its re-encoded bytes, so a name is
@@ -216,3 +215,49 @@ def recent(store: Store, limit: int = 50) -> list[Message]:
     """The latest messages, active or not, newest first (for staff)."""
     with store.read() as session:
         return list(session.exec(select(Message).order_by(col(Message.id).desc()).limit(limit)))
+
+
+class Messages:
+    """Staff messages on one event's screens: what the web layer calls (each method blocks;
+    the wall runs them in threads). Screen names are checked against the configuration."""
+
+    def __init__(self, store: Store, known_screens: Sequence[str]) -> None:
+        self.store = store
+        self.known_screens = tuple(known_screens)
+
+    def check(
+        self,
+        text: str,
+        kind: str = "announcement",
+        screens: Sequence[str] = (),
+        minutes: int | None = None,
+        image: str | None = None,
+    ) -> str:
+        return check(text, kind, screens, minutes, self.known_screens, image)
+
+    def send(
+        self,
+        text: str,
+        *,
+        kind: str = "announcement",
+        screens: Sequence[str] = (),
+        minutes: int | None = None,
+        actor: str = "api",
+        image: str | None = None,
+    ) -> Message:
+        return send(
+            self.store, text, kind=kind, screens=screens, minutes=minutes, actor=actor,
+            known_screens=self.known_screens, image=image,
+        )  # fmt: skip
+
+    def clear(self, message_id: int, actor: str = "api") -> Message:
+        return clear(self.store, message_id, actor)
+
+    def clear_emergencies(self, actor: str = "api") -> list[Message]:
+        return clear_emergencies(self.store, actor)
+
+    def active(self, screen: str | None = None) -> list[Message]:
+        return active(self.store, screen)
+
+    def recent(self, limit: int = 50) -> list[Message]:
+        return recent(self.store, limit)

@@ -33,7 +33,8 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _when(nullable: bool = True, index: bool = False) -> Any:
+def utc_column(nullable: bool = True, index: bool = False) -> Any:
+    """A column of UTC moments (None until set, unless the caller always gives one)."""
     return Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=nullable, index=index))
 
 
@@ -62,9 +63,9 @@ class Post(SQLModel, table=True):
     text: str = ""
     html: str = ""
     language: str | None = Field(default=None, max_length=10)
-    created_at: datetime = _when(nullable=False)
-    collected_at: datetime = _when(nullable=False)
-    edited_at: datetime | None = _when()
+    created_at: datetime = utc_column(nullable=False)
+    collected_at: datetime = utc_column(nullable=False)
+    edited_at: datetime | None = utc_column()
     media: list[dict[str, Any]] = _json(list)
     hashtags: list[str] = _json(list)
     likes: int = 0
@@ -81,11 +82,11 @@ class Post(SQLModel, table=True):
     official: bool = False
     live_state: str | None = Field(default=None, max_length=20)
     deleted: bool = False
-    deleted_at: datetime | None = _when()
+    deleted_at: datetime | None = utc_column()
     dedupe_key: str | None = Field(default=None, max_length=500, index=True)
     fingerprint: str | None = Field(default=None, max_length=64, index=True)
     duplicate_of: int | None = None
-    decided_at: datetime | None = _when()
+    decided_at: datetime | None = utc_column()
     decided_by: str | None = None
     # The change sequence of this post's latest visible change.
     seq: int = Field(default=0, index=True)
@@ -110,12 +111,12 @@ class Source(SQLModel, table=True):
     etag: str | None = None
     last_modified: str | None = None
     extra: dict[str, Any] = _json(dict)
-    last_attempt: datetime | None = _when()
-    last_success: datetime | None = _when()
+    last_attempt: datetime | None = utc_column()
+    last_success: datetime | None = utc_column()
     consecutive_errors: int = 0
     last_error: str | None = None
     last_error_kind: str | None = Field(default=None, max_length=40)
-    next_attempt: datetime | None = _when()
+    next_attempt: datetime | None = utc_column()
     paused: bool = False
     posts_collected: int = 0
 
@@ -134,14 +135,14 @@ class Change(SQLModel, table=True):
     post_id: int | None = Field(default=None, index=True)
     screen: str | None = Field(default=None, max_length=100)
     payload: dict[str, Any] = _json(dict)
-    created_at: datetime = _when(nullable=False)
+    created_at: datetime = utc_column(nullable=False)
 
 
 class ModerationEntry(SQLModel, table=True):
     __tablename__ = "moderation_log"
 
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime = _when(nullable=False, index=True)
+    at: datetime = utc_column(nullable=False, index=True)
     actor: str = Field(max_length=100)  # a user's name, or "rules"
     action: str = Field(max_length=40)
     post_id: int | None = Field(default=None, index=True)
@@ -156,7 +157,7 @@ class User(SQLModel, table=True):
     role: str = Field(default="moderator", max_length=20)
     password_hash: str = ""
     disabled: bool = False
-    created_at: datetime = _when(nullable=False)
+    created_at: datetime = utc_column(nullable=False)
 
 
 class Screen(SQLModel, table=True):
@@ -166,7 +167,7 @@ class Screen(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=100)
     layout: str | None = Field(default=None, max_length=20)
-    last_seen: datetime | None = _when()
+    last_seen: datetime | None = utc_column()
     version: str | None = None
     last_event_id: int | None = None
     viewport: str | None = None

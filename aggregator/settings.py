@@ -35,6 +35,8 @@ __all__ = ["ConfigError", "ConfigProblem", "Settings", "check_file", "load_setti
 
 CONFIG_ENV = "LIVEWALL_CONFIG"
 SESSION_KEY_ENV = "LIVEWALL_SECRET_KEY"
+# How a screen lays its posts out.
+Layout = Literal["grid", "spotlight", "ticker"]
 
 
 class Section(BaseModel):
@@ -159,9 +161,7 @@ class ScreenSettings(Section):
         description="Unique name; the screen is at /wall/{name} (lowercase letters, digits, - "
         "and _)."
     )
-    layout: Literal["grid", "spotlight", "ticker"] = Field(
-        default="grid", description="grid, spotlight or ticker."
-    )
+    layout: Layout = Field(default="grid", description="grid, spotlight or ticker.")
     title: str | None = Field(default=None, description="Title shown on the screen.")
     sources: tuple[str, ...] = Field(default=(), description="Only posts from these sources.")
     hashtags: Hashtags = Field(default=(), description="Only posts with these hashtags.")

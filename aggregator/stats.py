@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from aggregator.models import Post, Screen, utcnow
+from aggregator.screens import ONLINE_WITHIN
 from aggregator.store import Store
 
-ONLINE_WITHIN = timedelta(minutes=2)
 # Buckets of the decision-time histogram, in minutes (the last one is open-ended).
 DELAY_BUCKETS = (1, 5, 15, 60)
 

@@ -20,7 +20,7 @@ import anyio
 
 from aggregator.harvest import AUTH_PAUSE, Harvest
 from aggregator.ingest import IngestReport
-from collectors.base import CollectorError, CollectResult, ErrorKind, SourceOptions, SourceState
+from collectors.base import CollectorError, CollectResult, SourceOptions, SourceState, needs_staff
 
 log = logging.getLogger("livewall.streams")
 
@@ -46,7 +46,7 @@ class Backoff:
     healthy_after: float = 60.0
 
     def delay(self, failures: int, error: CollectorError | None, jitter: float) -> float:
-        if error is not None and error.kind in (ErrorKind.AUTH, ErrorKind.CONFIG):
+        if error is not None and needs_staff(error.kind):
             # A refused token will not fix itself; polling reports it to staff meanwhile.
             return AUTH_PAUSE.total_seconds()
         # Jitter keeps the streams of several sources dropped together from returning together.
@@ -137,7 +137,7 @@ class StreamRunner:
 
     async def _catch_up(self, options: SourceOptions, error: CollectorError | None) -> None:
         """Poll now rather than at the next scheduled run: the stream may have missed posts."""
-        if error is not None and error.kind in (ErrorKind.AUTH, ErrorKind.CONFIG):
+        if error is not None and needs_staff(error.kind):
             return  # polling on its schedule reports it; a hot poll would not help
         report = await self.harvest.run_source(options.name)
         log.info("catch-up after the stream of %s: %s", options.name, report.line())

@@ -34,6 +34,12 @@ class ErrorKind(StrEnum):
     CONFIG = "config"
 
 
+def needs_staff(kind: str | None) -> bool:
+    """Whether an error of this kind (a stored name too) waits for staff: a refused credential
+    or a wrong setting does not fix itself, so retrying soon only hammers the network."""
+    return kind in (ErrorKind.AUTH, ErrorKind.CONFIG)
+
+
 class CollectorError(Exception):
     """A source's failure, returned as a value by the runner: one bad source never stops others."""
 

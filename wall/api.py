@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
-from sqlmodel import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from aggregator.export import export_row
 from aggregator.livewall import Livewall
-from aggregator.models import Source
 from aggregator.timeline import latest
 from wall.params import query_whole
 
@@ -35,23 +33,19 @@ def routes(app: Livewall) -> list[Route]:
 
 def _health(app: Livewall) -> tuple[dict[str, Any], bool]:
     try:
-        with app.store.read() as session:
-            states = {s.name: s for s in session.exec(select(Source))}
+        found = app.sources.health()
     except Exception as exc:  # the health check reports, it does not crash
         return {"status": "error", "store": f"unreachable: {type(exc).__name__}"}, False
-    sources = {}
-    for options in app.settings.sources:
-        state = states.get(options.name)
-        problem = state.last_error_kind if state and state.consecutive_errors else None
-        sources[options.name] = {
-            "type": options.type,
-            "ok": problem is None,
-            "error_kind": problem,
-            "error": state.last_error if problem and state else None,
-            "config_error": problem in ("auth", "config"),
-            "last_success": state.last_success.isoformat()
-            if state and state.last_success
-            else None,
+    sources = {
+        health.name: {
+            "type": health.type,
+            "ok": health.problem is None,
+            "error_kind": health.problem,
+            "error": health.error if health.problem else None,
+            "config_error": health.config_error,
+            "last_success": health.last_success.isoformat() if health.last_success else None,
         }
-    degraded = any(s["config_error"] for s in sources.values())
+        for health in found
+    }
+    degraded = any(health.config_error for health in found)
     return {"status": "degraded" if degraded else "ok", "store": "ok", "sources": sources}, True

@@ -6,7 +6,7 @@ route's limit (DEFAULT_LIMIT, unless the route is wrapped in `limited`), reading
 before the first byte. So whatever reads a body (request.body(), .json(), .form() and
 python-multipart's spooling to disk) holds at most the limit, and a route cannot forget it.
 
-Routes read through `read_json` and `read_form`, which also refuse what no store can hold
+Routes read through `read_json`, `read_object` and `read_form`, which also refuse what no store can hold
 (a NUL character, a lone surrogate, JSON nested past collectors.payload.MAX_DEPTH) with a 400
 that names the field.
 """
@@ -23,11 +23,19 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from collectors import payload
+from collectors import payload, webhook
+from wall import media
 from wall.params import BadRequest
 
-# Every console form and JSON call fits many times over; uploads and webhooks say more.
+# Every route's body limit, here and nowhere else. Every console form fits the default many
+# times over; the API's JSON calls are small; an upload and a webhook say more.
 DEFAULT_LIMIT = 64 * 1024
+JSON_LIMIT = 16 * 1024
+# An image (the media cache's bound, which staff images share), the text fields and the
+# multipart framing around it.
+UPLOAD_LIMIT = media.MAX_BYTES + 256 * 1024
+# What the webhook's parser accepts (it checks the bound itself too).
+WEBHOOK_LIMIT = webhook.MAX_BODY
 _SCOPE_KEY = "livewall.body"
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -141,6 +149,14 @@ async def read_json(request: Request) -> Any:
         return payload.load(raw or b"{}")
     except payload.PayloadError as exc:
         raise BadRequest(str(exc)) from None
+
+
+async def read_object(request: Request) -> dict[str, Any]:
+    """The body as a JSON object (what every JSON route takes), or a 400 that says why."""
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise BadRequest("body must be a JSON object")
+    return body
 
 
 async def read_form(request: Request, max_files: int = 0, max_fields: int = 100) -> FormData:

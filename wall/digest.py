@@ -18,14 +18,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from aggregator.digest.models import Digest
-from aggregator.digest.render import (
-    EMAIL_ALL_POSTS_LIMIT,
-    LOCALES,
-    body_html,
-    preheader,
-    subject,
-)
-from aggregator.digest.runs import DigestRuns
+from aggregator.digest.render import EMAIL_ALL_POSTS_LIMIT, body_html, preheader, subject
+from aggregator.i18n import LOCALES
 from aggregator.livewall import Livewall
 from wall.i18n import pick_language
 from wall.templating import Templates
@@ -49,7 +43,7 @@ class DigestViews:
     def __init__(self, app: Livewall, templates: Templates) -> None:
         self.app = app
         self.templates = templates
-        self.runs = DigestRuns(app.settings, app.store, app.env)
+        self.runs = app.digest
 
     def routes(self) -> list[Route]:
         return [

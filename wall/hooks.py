@@ -12,19 +12,10 @@ from starlette.routing import Route
 from aggregator.ingest import PostOutcome
 from aggregator.livewall import Livewall
 from collectors.base import Candidate, CollectResult
-from collectors.webhook import (
-    MAX_BODY,
-    SIGNATURE_HEADER,
-    WebhookError,
-    parse_payload,
-    verify_signature,
-)
+from collectors.webhook import SIGNATURE_HEADER, WebhookError, parse_payload, verify_signature
 from collectors.webhook import Options as WebhookOptions
-from wall.bodies import limited
-
-
-def _error(status: int, reason: str) -> JSONResponse:
-    return JSONResponse({"error": reason}, status_code=status)
+from wall.bodies import WEBHOOK_LIMIT, limited
+from wall.json_api import problem
 
 
 def routes(app: Livewall) -> list[Route]:
@@ -45,21 +36,21 @@ def routes(app: Livewall) -> list[Route]:
             options = options_for(request.path_params["source"])
             secret = app.env.get(options.secret_env)
             if not secret:
-                return _error(
+                return problem(
                     503, f"the webhook's secret ({options.secret_env}) is not set on the server"
                 )
-            body = await request.body()  # at most MAX_BODY: the route's limit, as it arrives
+            body = await request.body()  # at most WEBHOOK_LIMIT: the route's, as it arrives
             verify_signature(
                 secret.encode(), request.headers.get(SIGNATURE_HEADER), body, time.time()
             )
             candidate = parse_payload(body)
         except WebhookError as exc:
-            return _error(exc.status, exc.reason)
+            return problem(exc.status, exc.reason)
         except ClientDisconnect:
-            return _error(400, "the request body was not received completely")
+            return problem(400, "the request body was not received completely")
         stored = await anyio.to_thread.run_sync(store, options, candidate)
         answer = {"id": stored.post_id, "status": stored.status, "outcome": stored.outcome}
         # A cross-post joins the post already stored from another network: nothing new to accept.
         return JSONResponse(answer, status_code=200 if stored.outcome == "joined" else 202)
 
-    return [Route("/hooks/{source}", limited(MAX_BODY, receive), methods=["POST"])]
+    return [Route("/hooks/{source}", limited(WEBHOOK_LIMIT, receive), methods=["POST"])]

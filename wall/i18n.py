@@ -5,25 +5,19 @@ from __future__ import annotations
 import gettext
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from importlib import resources
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_timedelta
 
-from aggregator.i18n import load_catalogues
-
-LOCALES = {"fr": "fr_CA", "en": "en_CA"}
-DEFAULT_LANGUAGE = "fr"
+from aggregator.digest.render import DIGEST_PACKAGE
+from aggregator.i18n import LOCALES, load_catalogues
 
 
 @cache
 def translations(language: str) -> gettext.NullTranslations:
-    """A language's catalogues (one .po per part: wall, console, digest), compiled in memory.
-
-    English is the source language of the msgids, so it needs no catalogue.
-    """
-    folder = resources.files("wall") / "locale" / language / "LC_MESSAGES"
-    return load_catalogues(folder, LOCALES.get(language, language))
+    """A language's catalogues, compiled in memory: the wall's own (one .po per part: wall,
+    console, staff posts) and the digest's, which its pages share with its editions."""
+    return load_catalogues(language, "wall", DIGEST_PACKAGE)
 
 
 def pick_language(asked: str | None, default: str, available: tuple[str, ...]) -> str:

@@ -1,27 +1,18 @@
-"""Jinja2 environments, one per interface language, with livewall's filters."""
+"""The wall's templates: an environment per interface language (aggregator/templating.py's
+factory) with the wall's static files and filters."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment
 from starlette.responses import HTMLResponse
 
+from aggregator.i18n import LOCALES
+from aggregator.templating import environment
 from collectors.base import NETWORK
 from wall.assets import Assets
-from wall.i18n import LOCALES, ago, long_datetime, translations
-
-NETWORK_NAMES = {
-    "mastodon": "Mastodon",
-    "bluesky": "Bluesky",
-    "youtube": "YouTube",
-    "feed": "Web",
-    "instagram": "Instagram",
-    "linkedin": "LinkedIn",
-    "x": "X",
-    "facebook": "Facebook",
-    "webhook": "Web",
-}
+from wall.i18n import ago, long_datetime, translations
 
 
 class Templates:
@@ -31,18 +22,8 @@ class Templates:
         self._envs = {lang: self._environment(lang, globals_ or {}) for lang in LOCALES}
 
     def _environment(self, language: str, globals_: dict[str, Any]) -> Environment:
-        env = Environment(
-            loader=PackageLoader("wall", "templates"),
-            autoescape=select_autoescape(["html", "xml"]),
-            extensions=["jinja2.ext.i18n"],
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
-        env.globals.update(
-            globals_, static=self.assets.url, lang=language, version=self.assets.version,
-            network_name=lambda n: NETWORK_NAMES.get(n, n.title()),
-        )  # fmt: skip
+        env = environment("wall", language, translations(language))
+        env.globals.update(globals_, static=self.assets.url, version=self.assets.version)
         env.filters["ago"] = lambda moment: ago(moment, language)
         env.filters["longdate"] = lambda moment: long_datetime(moment, language, self.zone)
         env.filters["isodate"] = lambda moment: moment.isoformat() if moment else ""

@@ -5,19 +5,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from aggregator.models import UTCDateTime
+from aggregator.models import utc_column
 
 # The states of one edition's sending. "sending" is committed before the SMTP conversation
 # starts: a row found in it later means a process died mid-send, and nobody knows what was
 # delivered. An edition without a row was never claimed (the day is only published).
 SENDING, SENT, FAILED = "sending", "sent", "failed"
-
-
-def _when(nullable: bool = True) -> datetime | None:
-    return Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=nullable))
 
 
 class Digest(SQLModel, table=True):
@@ -30,8 +25,8 @@ class Digest(SQLModel, table=True):
     entry_id: str = Field(max_length=300)
     posts: int = 0
     summary: str = ""
-    built_at: datetime = _when(nullable=False)  # type: ignore[assignment]
-    published_at: datetime = _when(nullable=False)  # type: ignore[assignment]
+    built_at: datetime = utc_column(nullable=False)
+    published_at: datetime = utc_column(nullable=False)
 
 
 class DigestSend(SQLModel, table=True):
@@ -42,8 +37,8 @@ class DigestSend(SQLModel, table=True):
     day: date = Field(primary_key=True)  # the published day (digests.day)
     language: str = Field(primary_key=True, max_length=5)
     state: str = Field(default=SENDING, max_length=20)
-    sending_at: datetime | None = _when()
-    sent_at: datetime | None = _when()
+    sending_at: datetime | None = utc_column()
+    sent_at: datetime | None = utc_column()
     recipients: int = 0
     attempts: int = 0
     error: str | None = None

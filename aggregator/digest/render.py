@@ -1,7 +1,8 @@
 """The digest's editions: an HTML fragment (web page, Atom entry), an email and plain text.
 
-Aggregator may not import wall, so the digest has its own small Jinja environment with the
-same gettext machinery (catalogues in aggregator/digest/locale, compiled in memory).
+Aggregator may not import wall, so the environment factory is aggregator's (templating.py)
+and the digest's catalogue lives here, in aggregator/digest/locale: the wall's digest pages
+load it too.
 """
 
 from __future__ import annotations
@@ -10,25 +11,21 @@ import gettext
 import textwrap
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import css_inline
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment
 from markupsafe import Markup
 
+from aggregator import templating
 from aggregator.digest.select import DayContent
-from aggregator.i18n import load_catalogues
+from aggregator.i18n import LOCALES, load_catalogues
+from aggregator.templating import network_name
 
-LOCALES = {"fr": "fr_CA", "en": "en_CA"}
 DAY_MONTH = {"fr": "d MMMM", "en": "MMMM d"}  # « 25 novembre », "November 25"
-NETWORK_NAMES = {
-    "mastodon": "Mastodon", "bluesky": "Bluesky", "youtube": "YouTube", "feed": "Web",
-    "instagram": "Instagram", "linkedin": "LinkedIn", "x": "X", "facebook": "Facebook",
-    "webhook": "Web",
-}  # fmt: skip
+DIGEST_PACKAGE = "aggregator.digest"
 CHART_WIDTH, CHART_HEIGHT = 600, 110
 # Up to this many posts the email (and the feed entry) lists them all; above, it carries the
 # highlights and links to the day's page: Gmail clips a message past 102 KB, and a phone
@@ -53,22 +50,15 @@ class Edition:
 
 @cache
 def translations(language: str) -> gettext.NullTranslations:
-    folder = resources.files("aggregator.digest") / "locale" / language / "LC_MESSAGES"
-    return load_catalogues(folder, LOCALES.get(language, language))
+    """The digest's catalogue: its editions' strings and its web pages' (the wall loads it)."""
+    return load_catalogues(language, DIGEST_PACKAGE)
 
 
 @cache
 def environment(language: str) -> Environment:
-    env = Environment(
-        loader=PackageLoader("aggregator.digest", "templates"),
-        autoescape=select_autoescape(["html", "xml"], default_for_string=False),
-        extensions=["jinja2.ext.i18n"],
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env = templating.environment(DIGEST_PACKAGE, language, translations(language))
     locale = LOCALES[language]
-    env.globals.update(lang=language, network_name=network_name, chart=chart_svg)
+    env.globals["chart"] = chart_svg
     env.filters["hm"] = lambda moment: clock(moment, language)
     env.filters["longday"] = lambda day: format_date(day, "full", locale=locale)
     env.filters["hour"] = lambda hour: hour_label(hour, language)
@@ -77,10 +67,6 @@ def environment(language: str) -> Environment:
     env.filters["upfirst"] = lambda text: text[:1].upper() + text[1:]
     env.filters["shorten"] = lambda text: shorten(text, ITEM_TEXT_LIMIT)
     return env
-
-
-def network_name(network: str) -> str:
-    return NETWORK_NAMES.get(network, network.title())
 
 
 def clock(moment: Any, language: str) -> str:
@@ -162,9 +148,9 @@ def render(name: str, language: str, **context: Any) -> str:
 
 
 def subject(content: DayContent, language: str) -> str:
-    gettext_ = translations(language).gettext
+    _ = translations(language).gettext
     day = format_date(content.day, DAY_MONTH[language], locale=LOCALES[language])
-    return gettext_("%(event)s — the day of %(day)s") % {"event": content.event_name, "day": day}
+    return _("%(event)s — the day of %(day)s") % {"event": content.event_name, "day": day}
 
 
 def preheader(content: DayContent, language: str) -> str:

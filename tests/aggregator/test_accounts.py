@@ -61,3 +61,24 @@ def test_user_commands(
     out, err = capsys.readouterr()
     assert "marie" in out and "admin" in out and "disabled" in out
     assert "no user named 'nobody'" in err
+
+
+def test_the_accounts_service_opens_and_ends_sessions(store: Store) -> None:
+    service = accounts.Accounts(store)
+    service.add_user("marie", "admin", "un-long-secret", actor="cli")
+    user = service.authenticate("marie", "un-long-secret")
+    assert user is not None and service.authenticate("marie", "mauvais-secret") is None
+    key, staff = service.open_session(user, "10.0.0.7")
+    assert service.load_session(key) == staff and staff.is_admin
+    service.close_session(staff.session_id, staff.name)
+    assert service.load_session(key) is None
+    secret = service.create_token("script", "moderator", actor="marie")
+    assert service.check_token(secret) == accounts.Staff("token:script", "moderator")
+    [token] = service.tokens()
+    service.revoke_token(token.id or 0, actor="marie")
+    assert service.check_token(secret) is None
+    service.add_user("paul", "moderator", "un-long-secret", actor="marie")
+    service.set_password("paul", "un-autre-secret", actor="marie")
+    service.set_disabled("paul", True, actor="marie")
+    assert [(u.name, u.disabled) for u in service.users()] == [("marie", False), ("paul", True)]
+    assert service.authenticate("paul", "un-autre-secret") is None

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from aggregator.cli import source_row
 from aggregator.harvest import AUTH_PAUSE, MAX_BACKOFF, next_attempt
 from aggregator.livewall import Livewall
 from aggregator.models import Post, Source, utcnow
 from aggregator.scheduler import create_scheduler
 from aggregator.settings import Settings
+from aggregator.sources import source_row
 from collectors.base import CollectorError, CollectResult, ErrorKind, SourceState
 from tests.builders import NOW, candidate, source
 from tests.collectors.collector_fakes import FakeServer

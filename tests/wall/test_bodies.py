@@ -22,7 +22,8 @@ from tests.conftest import LiveServer, SettingsFactory, asgi_client
 from tests.wall.console.conftest import add_staff, login
 from wall.app import create_app
 from wall.bodies import DEFAULT_LIMIT
-from wall.messages import MAX_BODY, MAX_UPLOAD
+from wall.bodies import JSON_LIMIT as MAX_BODY
+from wall.bodies import UPLOAD_LIMIT as MAX_UPLOAD
 
 pytestmark = pytest.mark.anyio
 CHUNK = 64 * 1024

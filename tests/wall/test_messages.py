@@ -19,7 +19,7 @@ from aggregator.store import Store
 from tests.conftest import LiveServer
 from tests.wall.test_screens import read_events
 from tests.wall.wall_data import asgi_client
-from wall.messages import StaffImages
+from wall.staff_images import StaffImages
 
 pytestmark = pytest.mark.anyio
 TOKEN = "s3cret-token"

@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Any
 
-from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from aggregator import accounts, live_rules
-from aggregator.accounts import Staff
-from aggregator.cli import source_state
-from aggregator.models import ModerationEntry, Post, Screen, utcnow
+from aggregator import live_rules
+from aggregator.accounts import ROLES, AccountError, Staff
+from aggregator.screens import LAYOUTS
+from aggregator.sources import IDLE_STATES
 from wall.bodies import read_form
 from wall.console.common import Console
 from wall.console.forms import FORM_ERRORS, done, field, notice, whole
-
-ONLINE_WITHIN = timedelta(minutes=2)
-LAYOUTS = ("grid", "spotlight", "ticker")
 
 
 class AdminViews:
@@ -95,124 +90,63 @@ class AdminViews:
 
     # Screens
 
-    def _screens(self) -> list[dict[str, Any]]:
-        with self.console.store.read() as session:
-            beats = {s.name: s for s in session.exec(select(Screen))}
-        now = utcnow()
-        rows = []
-        for screen in self.console.app.settings.screens:
-            beat = beats.get(screen.name)
-            seen = beat.last_seen if beat else None
-            rows.append(
-                {
-                    "settings": screen,
-                    "beat": beat,
-                    "online": seen is not None and now - seen <= ONLINE_WITHIN,
-                    "layout": (beat.layout if beat and beat.layout else screen.layout),
-                }
-            )
-        return rows
-
     async def screens(
         self, request: Request, staff: Staff, error: str | None = None, status: int = 200
     ) -> Response:
-        rows = await self.console.run(self._screens)
+        found = await self.console.run(self.console.app.screens.statuses)
         return self.console.page(
             request, staff, "console/screens.html", status=status, error=error,
-            notice=notice(request, self.console.gettext(request)), screens=rows, layouts=LAYOUTS,
+            notice=notice(request, self.console.gettext(request)),
+            screens=[s for s in found if s.settings is not None], layouts=LAYOUTS,
         )  # fmt: skip
 
     async def command_screen(self, request: Request, staff: Staff) -> Response:
+        screens = self.console.app.screens
+
         async def action(form: Any) -> str:
             name, layout = field(form, "screen"), field(form, "layout")
-            if self.console.app.settings.screen(name) is None:
-                raise ValueError(f"no screen named {name!r}")
             if field(form, "op") == "reload":
-                await self.console.run(self._command, name, {"action": "reload"}, staff)
+                await self.console.run(screens.reload, name, staff.name)
                 return "reload"
-            if layout not in LAYOUTS:
-                raise ValueError(f"unknown layout {layout!r} (one of {', '.join(LAYOUTS)})")
-            await self.console.run(self._command, name, {"layout": layout}, staff)
+            await self.console.run(screens.set_layout, name, layout, staff.name)
             return "layout"
 
         return await self._act(request, staff, "/console/screens", self.screens, action)
 
-    def _command(self, name: str, payload: dict[str, Any], staff: Staff) -> None:
-        """A remote command to one screen, through the change feed it already follows."""
-        store = self.console.store
-        with store.write() as session:
-            if "layout" in payload:
-                beat = session.get(Screen, name) or Screen(name=name)
-                beat.layout = payload["layout"]
-                session.add(beat)
-            store.add_change(session, "screen", screen=name, payload={**payload, "screen": name})
-            what = "reload" if "action" in payload else f"layout {payload['layout']}"
-            session.add(
-                ModerationEntry(
-                    at=utcnow(), actor=staff.name, action="screen", detail=f"{name}: {what}"
-                )
-            )
-
     # Sources
 
-    def _sources(self) -> list[dict[str, Any]]:
-        from aggregator.models import Source
-
-        since = (
-            utcnow()
-            .astimezone(self.console.app.settings.zone)
-            .replace(hour=0, minute=0, second=0, microsecond=0)
-        )
-        with self.console.store.read() as session:
-            states = {s.name: s for s in session.exec(select(Source))}
-            today: dict[str, int] = {}
-            for name in session.exec(select(Post.source).where(col(Post.collected_at) >= since)):
-                today[name] = today.get(name, 0) + 1
-        return [
-            {
-                "options": options,
-                "state": states.get(options.name),
-                "health": source_state(options, states.get(options.name)),
-                "today": today.get(options.name, 0),
-            }
-            for options in self.console.app.settings.sources
-        ]
+    def _sources(self) -> dict[str, Any]:
+        sources = self.console.app.sources
+        return {"sources": sources.health(), "today": sources.collected_today()}
 
     async def sources(
         self, request: Request, staff: Staff, error: str | None = None, status: int = 200
     ) -> Response:
-        rows = await self.console.run(self._sources)
+        found = await self.console.run(self._sources)
         return self.console.page(
             request, staff, "console/sources.html", status=status, error=error,
-            notice=notice(request, self.console.gettext(request)), sources=rows,
+            notice=notice(request, self.console.gettext(request)), idle=IDLE_STATES, **found,
         )  # fmt: skip
 
     async def command_source(self, request: Request, staff: Staff) -> Response:
-        harvest = self.console.app.harvest
+        app = self.console.app
 
         async def action(form: Any) -> str:
             name, op = field(form, "source"), field(form, "op")
-            self.console.app.settings.source(name)  # unknown: KeyError, shown on the page
+            app.settings.source(name)  # unknown: KeyError, shown on the page
             if op in ("pause", "resume"):
-                await self.console.run(harvest.pause, name, op == "pause")
-                await self.console.run(self._log, staff, f"source:{op}", name)
+                await self.console.run(app.sources.pause, name, op == "pause", staff.name)
                 return "paused" if op == "pause" else "resumed"
             if op == "run":
                 # In the background: a slow network must not hold the moderator's page.
-                task = asyncio.create_task(harvest.run_source(name))
+                task = asyncio.create_task(app.harvest.run_source(name))
                 self._runs.add(task)
                 task.add_done_callback(self._runs.discard)
-                await self.console.run(self._log, staff, "source:run", name)
+                await self.console.run(app.sources.note_run, name, staff.name)
                 return "running"
             raise ValueError(f"unknown operation {op!r}")
 
         return await self._act(request, staff, "/console/sources", self.sources, action)
-
-    def _log(self, staff: Staff, action: str, detail: str) -> None:
-        with self.console.store.write() as session:
-            session.add(
-                ModerationEntry(at=utcnow(), actor=staff.name, action=action, detail=detail)
-            )
 
     # Accounts
 
@@ -224,35 +158,33 @@ class AdminViews:
         status: int = 200,
         secret: str | None = None,
     ) -> Response:
-        users = await self.console.run(accounts.list_users, self.console.store)
-        tokens = await self.console.run(accounts.list_tokens, self.console.store)
+        users = await self.console.run(self.console.app.accounts.users)
+        tokens = await self.console.run(self.console.app.accounts.tokens)
         return self.console.page(
             request, staff, "console/users.html", status=status, error=error,
             notice=notice(request, self.console.gettext(request)), users=users, tokens=tokens,
-            secret=secret, roles=accounts.ROLES,
+            secret=secret, roles=ROLES,
         )  # fmt: skip
 
     async def change_users(self, request: Request, staff: Staff) -> Response:
-        store, run = self.console.store, self.console.run
+        accounts, run = self.console.app.accounts, self.console.run
         form = await read_form(request)
         op, name = field(form, "op"), field(form, "name")
         try:
             if op == "token":
-                secret = await run(
-                    accounts.create_token, store, name, field(form, "role"), staff.name
-                )
+                secret = await run(accounts.create_token, name, field(form, "role"), staff.name)
                 return await self.users(request, staff, secret=secret)
             if op == "add":
-                await run(accounts.add_user, store, name, field(form, "role"),
+                await run(accounts.add_user, name, field(form, "role"),
                           field(form, "password"), staff.name)  # fmt: skip
             elif op in ("disable", "enable"):
                 if name == staff.name and op == "disable":
-                    raise accounts.AccountError("you cannot disable your own account")
-                await run(accounts.set_disabled, store, name, op == "disable", staff.name)
+                    raise AccountError("you cannot disable your own account")
+                await run(accounts.set_disabled, name, op == "disable", staff.name)
             elif op == "password":
-                await run(accounts.set_password, store, name, field(form, "password"), staff.name)
+                await run(accounts.set_password, name, field(form, "password"), staff.name)
             elif op == "revoke":
-                await run(accounts.revoke_token, store, whole(form, "id"), staff.name)
+                await run(accounts.revoke_token, whole(form, "id"), staff.name)
             else:
                 raise ValueError(f"unknown operation {op!r}")
         except FORM_ERRORS as exc:

@@ -16,9 +16,7 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from aggregator import accounts
-from aggregator.accounts import Staff
-from aggregator.store import Store
+from aggregator.accounts import Accounts, Staff
 from wall.console.sessions import Cookies
 
 Handler = Callable[[Request, Staff], Awaitable[Response]]
@@ -48,8 +46,8 @@ def refuse(request: Request, status: int, message: str) -> Response:
 
 
 class Guard:
-    def __init__(self, store: Store, cookies: Cookies) -> None:
-        self.store = store
+    def __init__(self, accounts: Accounts, cookies: Cookies) -> None:
+        self.accounts = accounts
         self.cookies = cookies
 
     async def staff(self, request: Request) -> tuple[Staff | None, bool]:
@@ -57,12 +55,12 @@ class Guard:
         header = request.headers.get("authorization", "")
         if header.lower().startswith("bearer "):
             secret = header[7:].strip()
-            found = await anyio.to_thread.run_sync(accounts.check_token, self.store, secret)
+            found = await anyio.to_thread.run_sync(self.accounts.check_token, secret)
             return found, False
         key = self.cookies.session_key(request)
         if key is None:
             return None, False
-        found = await anyio.to_thread.run_sync(accounts.load_session, self.store, key)
+        found = await anyio.to_thread.run_sync(self.accounts.load_session, key)
         return found, found is not None
 
     async def csrf_ok(self, request: Request, staff: Staff) -> bool:

@@ -38,7 +38,7 @@ class Console:
         self.templates = templates
         https = app.settings.server.public_url.startswith("https://")
         self.cookies = Cookies(secret_key(app.env), https)
-        self.guard = Guard(app.store, self.cookies)
+        self.guard = Guard(app.accounts, self.cookies)
 
     @property
     def store(self) -> Any:

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from aggregator.accounts import AccountError, Staff
+from aggregator.accounts import AccountError
 from aggregator.live_rules import RuleError
+from aggregator.messages import MessageError
 from wall import params
-
-try:  # the wall part's staff messages
-    from aggregator.messages import MessageError
-except ImportError:  # pragma: no cover - before that part lands
-    MessageError = RuleError  # type: ignore[misc,assignment]
 
 # Errors a form can cause: shown on the page, never a traceback.
 FORM_ERRORS = (AccountError, RuleError, MessageError, ValueError, KeyError)
@@ -52,6 +48,3 @@ def done(path: str, code: str) -> Response:
 def notice(request: Request, gettext: Callable[[str], str]) -> str | None:
     code = request.query_params.get("done", "")
     return gettext(NOTICES[code]) if code in NOTICES else None
-
-
-Show = Callable[[Request, Staff, str | None, int], Awaitable[Response]]

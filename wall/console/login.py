@@ -15,7 +15,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from aggregator import accounts
 from aggregator.accounts import LoginThrottle, Staff
 from aggregator.models import User
 from wall.bodies import read_form
@@ -139,14 +138,14 @@ class LoginViews:
         if user is None:
             return self._form(request, _("Wrong name or password."), 401, name)
         self.throttle.succeeded(name, address)
-        key, _staff = await console.run(accounts.open_session, console.store, user, address)
+        key, _staff = await console.run(console.app.accounts.open_session, user, address)
         target = safe_next(str(form.get("next", "")) or None)
         response = RedirectResponse(target, status_code=303)
         console.cookies.set_session(request, response, key)
         return response
 
     async def _check(self, name: str, password: str, address: str) -> User | None:
-        check = partial(accounts.authenticate, self.console.store, name, password)
+        check = partial(self.console.app.accounts.authenticate, name, password)
         try:
             return await self.checks.run(check)
         except BaseException:
@@ -155,7 +154,7 @@ class LoginViews:
 
     async def logout(self, request: Request, staff: Staff) -> Response:
         await self.console.run(
-            accounts.close_session, self.console.store, staff.session_id, staff.name
+            self.console.app.accounts.close_session, staff.session_id, staff.name
         )
         response = RedirectResponse("/console/login", status_code=303)
         self.console.cookies.clear_session(request, response)

@@ -10,10 +10,10 @@ from starlette.routing import Route
 
 from aggregator import audit, stats
 from aggregator.accounts import Staff
+from aggregator.templating import network_name
 from wall.console.charts import Series, horizontal_bars, stacked_bars
 from wall.console.common import Console
 from wall.params import query_whole
-from wall.templating import NETWORK_NAMES
 
 
 def audit_filter(request: Request) -> audit.AuditFilter:
@@ -65,7 +65,7 @@ class ReportViews:
         zone = settings.zone
         labels = [h.start.astimezone(zone).strftime("%H h") for h in figures.hours]
         series = [
-            Series(NETWORK_NAMES.get(n, n.title()), [h.by_network.get(n, 0) for h in figures.hours])
+            Series(network_name(n), [h.by_network.get(n, 0) for h in figures.hours])
             for n in figures.networks
         ]
         delays = figures.decisions

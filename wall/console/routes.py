@@ -10,6 +10,7 @@ from wall.console.common import Console
 from wall.console.login import LoginViews
 from wall.console.queue import QueueViews
 from wall.console.reports import ReportViews
+from wall.console.staff_posts import StaffPostViews
 from wall.templating import Templates
 
 
@@ -20,13 +21,5 @@ def routes(app: Livewall, templates: Templates) -> list[Route]:
         *QueueViews(console).routes(),
         *AdminViews(console).routes(),
         *ReportViews(console).routes(),
-        *staff_posts(console),
+        *StaffPostViews(console).routes(),
     ]
-
-
-def staff_posts(console: Console) -> list[Route]:
-    try:  # the wall part's messages; the console's page for them appears once they exist
-        from wall.console.staff_posts import StaffPostViews
-    except ImportError:
-        return []
-    return StaffPostViews(console).routes()

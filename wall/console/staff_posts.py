@@ -1,7 +1,7 @@
 """Staff posts: announcements (text and an optional image) to chosen screens for a chosen time,
-and the emergency message, behind session and CSRF. The logic belongs to the wall part's
-aggregator/messages.py; images are checked and kept by wall/messages.py (the same code as
-the token-protected JSON API)."""
+and the emergency message, behind session and CSRF. The logic is the messages service's
+(aggregator/messages.py); images are checked and kept by wall/staff_images.py (the same code
+as the token-protected JSON API)."""
 
 from __future__ import annotations
 
@@ -13,14 +13,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from aggregator import messages
 from aggregator.accounts import Staff
-from wall.bodies import BodyTooLarge, allow, drain, read_form
+from aggregator.i18n import LOCALES
+from wall.bodies import UPLOAD_LIMIT, BodyTooLarge, allow, drain, read_form
 from wall.console.auth import refuse
 from wall.console.common import Console
 from wall.console.forms import FORM_ERRORS, done, field, notice, whole
-from wall.i18n import LOCALES
-from wall.messages import MAX_UPLOAD, ImageRefused, StaffImages, announce, too_big, upload_of
+from wall.staff_images import ImageRefused, StaffImages, announce, too_big, upload_of
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -46,9 +45,9 @@ class StaffPostViews:
     async def messages(
         self, request: Request, staff: Staff, error: str | None = None, status: int = 200
     ) -> Response:
-        store = self.console.store
-        active = await self.console.run(messages.active, store)
-        recent = await self.console.run(messages.recent, store, 20)
+        messages = self.console.app.messages
+        active = await self.console.run(messages.active)
+        recent = await self.console.run(messages.recent, 20)
         return self.console.page(
             request, staff, "console/messages.html", status=status, error=error,
             notice=notice(request, self.console.gettext(request)), active=active, recent=recent,
@@ -60,11 +59,11 @@ class StaffPostViews:
         oversized upload is answered before it fills the disk."""
 
         async def endpoint(request: Request) -> Response:
-            allow(request, MAX_UPLOAD)
+            allow(request, UPLOAD_LIMIT)
             try:
                 return await guarded(request)
             except BodyTooLarge as exc:
-                await drain(request, 4 * MAX_UPLOAD)
+                await drain(request, 4 * UPLOAD_LIMIT)
                 return await self._refused_upload(request, too_big(exc.size))
             finally:
                 await request.close()  # the form's spooled files
@@ -102,7 +101,7 @@ class StaffPostViews:
         return done("/console/messages", code)
 
     async def _message_action(self, form: Any, staff: Staff) -> str:
-        store, run = self.console.store, self.console.run
+        messages, run = self.console.app.messages, self.console.run
         op = field(form, "op")
         if op == "announce":
             chosen = [s for s in form.getlist("screens") if isinstance(s, str)]
@@ -117,13 +116,12 @@ class StaffPostViews:
                 raise ValueError(
                     "tick the confirmation box: the emergency message takes over every screen"
                 )
-            await run(messages.send, store, field(form, "text"), kind="emergency",
-                      actor=staff.name)  # fmt: skip
+            await run(messages.send, field(form, "text"), kind="emergency", actor=staff.name)
             return "sent"
         if op == "clear":
-            await run(messages.clear, store, whole(form, "id"), staff.name)
+            await run(messages.clear, whole(form, "id"), staff.name)
             return "cleared"
         if op == "all-clear":
-            await run(messages.clear_emergencies, store, staff.name)
+            await run(messages.clear_emergencies, staff.name)
             return "cleared"
         raise ValueError(f"unknown operation {op!r}")
