@@ -12,9 +12,10 @@ import hashlib
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -309,6 +310,28 @@ def check_token(store: Store, secret: str) -> Staff | None:
     return Staff(f"token:{token.name}", token.role)
 
 
+# Preferences: what each member of staff chose for themselves
+
+
+def preferences(store: Store, user_id: int) -> dict[str, Any]:
+    with store.read() as session:
+        user = session.get(User, user_id)
+        return dict(user.preferences) if user is not None else {}
+
+
+def set_preferences(store: Store, user_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge `changes` into the user's preferences (a value of None removes the key)."""
+    with store.write() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise AccountError(f"no user number {user_id}")
+        merged = {**user.preferences, **changes}
+        # A new dict, so the ORM sees the JSON column change.
+        user.preferences = {key: value for key, value in merged.items() if value is not None}
+        session.add(user)
+        return dict(user.preferences)
+
+
 class Accounts:
     """Staff accounts, sessions and API tokens of one store: what the web layer calls (each
     method blocks; the wall runs them in threads)."""
@@ -351,6 +374,12 @@ class Accounts:
 
     def revoke_token(self, token_id: int, actor: str) -> None:
         revoke_token(self.store, token_id, actor)
+
+    def preferences(self, user_id: int) -> dict[str, Any]:
+        return preferences(self.store, user_id)
+
+    def set_preferences(self, user_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
+        return set_preferences(self.store, user_id, changes)
 
 
 # Login throttling

@@ -158,6 +158,11 @@ class User(SQLModel, table=True):
     password_hash: str = ""
     disabled: bool = False
     created_at: datetime = utc_column(nullable=False)
+    # What each member of staff chose for themselves (language, keyboard shortcuts, notifications):
+    # kept with the account, so it follows them from one computer to the next.
+    preferences: dict[str, Any] = Field(
+        default_factory=dict, sa_column=sa.Column(sa.JSON(), nullable=False)
+    )
 
 
 class Screen(SQLModel, table=True):

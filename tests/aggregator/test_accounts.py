@@ -82,3 +82,20 @@ def test_the_accounts_service_opens_and_ends_sessions(store: Store) -> None:
     service.set_disabled("paul", True, actor="marie")
     assert [(u.name, u.disabled) for u in service.users()] == [("marie", False), ("paul", True)]
     assert service.authenticate("paul", "un-autre-secret") is None
+
+
+def test_preferences_are_kept_per_user_and_merged(store: Store) -> None:
+    service = accounts.Accounts(store)
+    ana = service.add_user("ana", "moderator", "a long password", "admin")
+    bob = service.add_user("bob", "moderator", "a long password", "admin")
+    assert ana.id is not None and bob.id is not None
+    assert service.preferences(ana.id) == {}
+    service.set_preferences(ana.id, {"language": "en", "shortcuts": False})
+    assert service.set_preferences(ana.id, {"shortcuts": None, "sound": True}) == {
+        "language": "en",
+        "sound": True,
+    }
+    assert service.preferences(ana.id) == {"language": "en", "sound": True}
+    assert service.preferences(bob.id) == {}
+    with pytest.raises(accounts.AccountError, match="no user number 999"):
+        service.set_preferences(999, {"language": "fr"})
