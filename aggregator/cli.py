@@ -13,12 +13,12 @@ from contextlib import suppress
 from pathlib import Path
 from typing import TextIO
 
+from aggregator.application import Livewall
 from aggregator.commands import Commands, UsageError, prepare_store, print_problems
 from aggregator.config_values import hide_password
 from aggregator.docs import settings_markdown
 from aggregator.environment import check_with_environment
 from aggregator.export import write_export
-from aggregator.livewall import Livewall
 from aggregator.scheduler import create_scheduler, stop_collecting
 from aggregator.settings import Settings, default_config_path
 from aggregator.sources import TABLE_HEADER

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.settings import Settings, settings_from_mapping
 from aggregator.store import Store
 

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.media_urls import shown_image
 from aggregator.scheduler import create_scheduler, stop_collecting
 from aggregator.streams import StreamRunner

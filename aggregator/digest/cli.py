@@ -7,9 +7,9 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from aggregator.application import Livewall
 from aggregator.commands import Commands, UsageError, prepare_store
 from aggregator.digest.runs import DigestRuns
-from aggregator.livewall import Livewall
 
 
 def day_argument(text: str) -> date:

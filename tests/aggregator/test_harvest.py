@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from aggregator.application import Livewall
 from aggregator.harvest import AUTH_PAUSE, MAX_BACKOFF, next_attempt
-from aggregator.livewall import Livewall
 from aggregator.models import Post, Source, utcnow
 from aggregator.scheduler import create_scheduler
 from aggregator.settings import Settings

@@ -24,7 +24,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
-import aggregator.tables  # noqa: F401  (every model, for the comparison)
+import aggregator.schema  # noqa: F401  (every model, for the comparison)
 from aggregator.store import Store, StoreError, alembic_config
 from tests.conftest import BACKENDS, PG_URL
 

@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from aggregator import live_rules
 from aggregator.accounts import ROLES, AccountError, Staff
+from aggregator.moderation import live_rules
 from aggregator.screens import LAYOUTS
 from aggregator.sources import IDLE_STATES
 from wall.bodies import read_form

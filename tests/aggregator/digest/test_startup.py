@@ -8,8 +8,8 @@ from datetime import datetime, time, timedelta
 import anyio
 import pytest
 
+from aggregator.application import Livewall
 from aggregator.digest.runs import last_due
-from aggregator.livewall import Livewall
 from aggregator.models import utcnow
 from aggregator.scheduler import create_scheduler
 from aggregator.store import Store
