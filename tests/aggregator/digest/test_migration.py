@@ -10,9 +10,7 @@ import sqlalchemy as sa
 from alembic import command
 
 from aggregator.store import alembic_config
-from tests.conftest import PG_URL
 
-BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 BEFORE = (
     "INSERT INTO digests (day, entry_id, state, posts, summary, built_at, published_at, "
     "sending_at, sent_at, recipients, attempts, error) VALUES "
