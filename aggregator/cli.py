@@ -1,6 +1,6 @@
 """The core's commands: the worker, collecting once, sources' health, export, migrations and
 the configuration. The web's, the digest's and the accounts' commands register themselves
-(wall/cli.py, digest/cli.py, accounts_cli.py)."""
+(wall/cli.py, digest_cli.py, accounts_cli.py)."""
 
 from __future__ import annotations
 
