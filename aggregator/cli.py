@@ -178,7 +178,7 @@ async def run_worker(app: Livewall) -> None:
             loop.add_signal_handler(signum, stop.set)
     # The first post of the morning must not wait for models to load.
     await asyncio.to_thread(app.pipeline.warm)
-    scheduler = create_scheduler(app.harvest, app.settings.zone)
+    scheduler = create_scheduler(app.harvest, app.digest, app.settings.zone)
     scheduler.start()
     streams = StreamRunner(app.harvest)
     await streams.start()
