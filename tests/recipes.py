@@ -21,7 +21,9 @@ def command_problem(argv: Sequence[str]) -> str | None:
     try:
         with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
             build_commands().parser.parse_args(list(argv))
-    except SystemExit:
+    except SystemExit as exc:
+        if exc.code == 0:  # --help
+            return None
         return f"livewall {shlex.join(argv)}: {stderr.getvalue().strip().splitlines()[-1]}"
     return None
 
