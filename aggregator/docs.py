@@ -106,8 +106,15 @@ def settings_markdown() -> str:
         "| `LIVEWALL_SMTP_USER`, `LIVEWALL_SMTP_PASSWORD` | login to the digest's SMTP server "
         "| warning: the digest is sent without logging in; a user without its password is an "
         "error |",
+        "| `PGPASSWORD` (and libpq's other `PG…` variables) | the PostgreSQL password, "
+        "so `[storage] url` names none | a password in the URL, or a login that needs none "
+        "(a local socket as the system user) |",
+        "| `FORWARDED_ALLOW_IPS` | addresses of the reverse proxies whose `X-Forwarded-For` "
+        "and `X-Forwarded-Proto` are believed (uvicorn's) | `127.0.0.1,::1`: a proxy on the "
+        "same machine |",
         "| the name a source's `*_env` key gives, such as "
-        '`app_password_env = "LIVEWALL_BLUESKY_PASSWORD"` | that source\'s secret '
+        '`app_password_env = "LIVEWALL_BLUESKY_PASSWORD"` (config/assises-umq.toml also names '
+        "`LIVEWALL_YOUTUBE_API_KEY` and `LIVEWALL_WEBHOOK_SECRET`) | that source's secret "
         "| error when the source cannot run without it (Bluesky `app_password_env`, webhook "
         "`secret_env`, Mastodon `token_env` with `streaming = true`); warning when it runs "
         "with less (Mastodon `token_env` without streaming, YouTube `api_key_env`); a warning "

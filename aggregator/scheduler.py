@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from aggregator.demo_day import seed_previous_day
 from aggregator.digest.jobs import add_digest_jobs
 from aggregator.digest.runs import DigestRuns
 from aggregator.harvest import Harvest
@@ -37,7 +39,8 @@ def create_scheduler(
         misfire_grace_time=30,
         next_run_time=datetime.now(zone),  # the first tick at once: a wall is alive at start
     )
-    add_digest_jobs(scheduler, digest)
+    seed = partial(seed_previous_day, harvest.pipeline, harvest.sources(), digest)
+    add_digest_jobs(scheduler, digest, seed)
     return scheduler
 
 

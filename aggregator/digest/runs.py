@@ -50,6 +50,10 @@ class RunReport:
         return self.outcome not in ("interrupted", "failed", "missed")
 
 
+def nothing(day: date) -> RunReport:
+    return RunReport(day, "nothing", "no approved post that day: nothing to publish")
+
+
 def combined(day: date, page: str, reports: Sequence[tuple[str, RunReport]]) -> RunReport:
     """One report for the run from each edition's."""
     outcome = min((r.outcome for _, r in reports), key=PRECEDENCE.index)
@@ -201,10 +205,10 @@ class DigestRuns:
         `languages`, e.g. to force one edition again)."""
         content = self.content(day)
         if content.empty:
-            return RunReport(day, "nothing", "no approved post that day: nothing to publish")
+            return nothing(day)
         editions = {language: self.edition(content, language) for language in self.languages}
         self.publish(content, editions["fr"].preheader)
-        page = f"{self.settings.server.public_url}/digest/{day.isoformat()}"
+        page = self.page_url(day)
         mailing = {
             language: recipients
             for language, recipients in self.mailing().items()
@@ -217,6 +221,18 @@ class DigestRuns:
             for language in mailing
         ]
         return combined(day, page, reports)
+
+    def publish_day(self, day: date) -> RunReport:
+        """Build and publish the day's page and feed entry, and email nothing (the demo's
+        previous day: members were never meant to receive it)."""
+        content = self.content(day)
+        if content.empty:
+            return nothing(day)
+        self.publish(content, self.edition(content, "fr").preheader)
+        return RunReport(day, "published", f"published at {self.page_url(day)}")
+
+    def page_url(self, day: date) -> str:
+        return f"{self.settings.server.public_url}/digest/{day.isoformat()}"
 
     def _send(self, day: date, edition: Edition) -> RunReport:
         digest = self.settings.digest
