@@ -88,6 +88,16 @@ def language_code(value: str) -> str:
     return value
 
 
+def network(value: str) -> str:
+    """An address or a network of them (CIDR), such as 127.0.0.1/32 or 10.0.0.0/8."""
+    try:
+        return str(ipaddress.ip_network(value.strip(), strict=False))
+    except ValueError:
+        raise ValueError(
+            "is not an IP network: an address or address/prefix, such as 10.0.0.0/8 or ::1/128"
+        ) from None
+
+
 def hide_password(url: str) -> str:
     """A URL fit to print: its password, if it holds one, replaced by ***."""
     try:
@@ -105,3 +115,4 @@ Origin = Annotated[str, AfterValidator(origin)]
 SmtpUrl = Annotated[str, AfterValidator(smtp_url)]
 Host = Annotated[str, AfterValidator(host)]
 LanguageCode = Annotated[str, AfterValidator(language_code)]
+Network = Annotated[str, AfterValidator(network)]

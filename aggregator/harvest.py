@@ -208,6 +208,7 @@ class Harvest:
             stored.next_attempt = next_attempt(options, now, stored.consecutive_errors, error)
             session.add(stored)
         log.warning("source %s failed: %s", options.name, error)
+        self.pipeline.metrics.source_errors.labels(options.name, error.kind.value).inc()
         return IngestReport(options.name, error=str(error))
 
     def pause(self, name: str, paused: bool = True) -> None:

@@ -36,7 +36,10 @@ def create_scheduler(
         misfire_grace_time=30,
         next_run_time=datetime.now(zone),  # the first tick at once: a wall is alive at start
     )
-    add_digest_jobs(scheduler, DigestRuns(harvest.settings, harvest.store, harvest.context.env))
+    add_digest_jobs(
+        scheduler,
+        DigestRuns(harvest.settings, harvest.store, harvest.context.env, harvest.pipeline.metrics),
+    )
     return scheduler
 
 

@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from aggregator.config_problems import ConfigError, ConfigProblem, Problems
-from aggregator.config_values import EmailAddress, Host, LanguageCode, Origin, SmtpUrl
+from aggregator.config_values import EmailAddress, Host, LanguageCode, Network, Origin, SmtpUrl
 from collectors.base import url_name
 from collectors.http import BaseUrl, Hashtags, HttpUrl
 from collectors.registry import SOURCE_TYPES
@@ -222,6 +222,30 @@ class DigestSettings(Section):
     )
 
 
+class MetricsSettings(Section):
+    allow: tuple[Network, ...] = Field(
+        default=("127.0.0.1/32", "::1/128"),
+        description="Networks allowed to read /metrics without a token (CIDR, such as "
+        "10.0.0.0/8); others need the bearer token named by token_env.",
+    )
+    token_env: str = Field(
+        default="LIVEWALL_METRICS_TOKEN",
+        description="Environment variable holding a bearer token that opens /metrics from "
+        "anywhere (unset: only the allowed networks).",
+    )
+
+
+class LoggingSettings(Section):
+    level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="debug, info, warning or error (-v on the command: debug)."
+    )
+    format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: one readable line per event; json: one JSON object per line "
+        "(for a log collector).",
+    )
+
+
 class Settings(Section):
     event: EventSettings = Field(default_factory=EventSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
@@ -230,6 +254,8 @@ class Settings(Section):
     sources: tuple[Any, ...] = ()
     screens: tuple[ScreenSettings, ...] = ()
     digest: DigestSettings = Field(default_factory=DigestSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
     # Where the file was read from: word lists and relative paths resolve against it.
     config_dir: Path = Field(default=Path("."), exclude=True)
 

@@ -19,7 +19,7 @@ from aggregator.livewall import Livewall
 from aggregator.media_urls import shown_image
 from aggregator.scheduler import create_scheduler, stop_collecting
 from aggregator.streams import StreamRunner
-from wall import api, heartbeat, hooks, media, messages
+from wall import api, heartbeat, hooks, media, messages, metrics
 from wall.assets import Assets
 from wall.bodies import BodyLimit, BodyTooLarge
 from wall.console import routes as console
@@ -94,6 +94,7 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
         *console.routes(app, templates),
         *messages.routes(app),
         *heartbeat.routes(app),
+        *metrics.routes(app),
         *cache.routes(),
         *DigestViews(app, templates).routes(),
         Mount("/static", StaticFiles(directory=assets.directory), name="static"),

@@ -58,6 +58,7 @@ FIRST_PAGE = 30
 NETWORK_ICONS = frozenset(
     ("mastodon", "bluesky", "youtube", "feed", "web", "x", "instagram", "facebook", "linkedin")
 )
+EVENT_NAME = re.compile(r"^event: (\w+)$", re.MULTILINE)
 VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 EMBED = "https://www.youtube-nocookie.com/embed/{}?autoplay=1&mute=1&playsinline=1&rel=0"
 
@@ -368,7 +369,21 @@ class ScreenViews:
             )
         else:
             stream = self._stream(screen, start, language, replay=start < current)
-        return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
+        return StreamingResponse(
+            self._counted(stream), media_type="text/event-stream", headers=headers
+        )
+
+    async def _counted(self, stream: AsyncIterator[str]) -> AsyncIterator[str]:
+        """The stream, counted in the metrics: open while it runs, each event by name."""
+        metrics = self.app.metrics
+        metrics.streams_open.inc()
+        try:
+            async for chunk in stream:
+                yield chunk
+                for name in EVENT_NAME.findall(chunk):
+                    metrics.events_sent.labels(name).inc()
+        finally:
+            metrics.streams_open.dec()
 
     async def _resume(self, asked: int | None) -> tuple[int, int]:
         """(where the stream starts, the store's sequence now)."""

@@ -221,6 +221,16 @@ def test_minimal_file_gets_documented_defaults(tmp_path: Path) -> None:
             "sources[0].name: must be 1 to 63 lowercase letters",
         ),
         (
+            '[metrics]\nallow = ["127.0.0.1/32", "le bureau"]',
+            "metrics.allow[1]: is not an IP network: an address or address/prefix, such as "
+            "10.0.0.0/8 or ::1/128 (got 'le bureau')",
+        ),
+        (
+            '[logging]\nformat = "xml"',
+            "logging.format: Input should be 'text' or 'json' (got 'xml')",
+        ),
+        ('[logging]\nlevel = "loud"', "logging.level: Input should be 'debug', 'info'"),
+        (
             '[event]\nlanguages = ["fr"]\n[digest]\nrecipients_en = ["a@example.org"]',
             'digest.recipients_en: is set but [event] languages has no "en"',
         ),
