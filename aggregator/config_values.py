@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from typing import Annotated
 from urllib.parse import urlsplit, urlunsplit
 
@@ -80,6 +81,16 @@ def host(value: str) -> str:
                 "(no scheme, no port: the port is [server] port)"
             ) from None
     return name
+
+
+def listening_url(host: str, port: int) -> str:
+    """The address people reach a server at from where it listens: a wildcard address
+    (0.0.0.0, ::) is every interface, so the machine's own name stands for it."""
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.gethostname()
+    if ":" in host:  # an IPv6 address goes in brackets in a URL
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def language_code(value: str) -> str:

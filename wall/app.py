@@ -20,6 +20,7 @@ from aggregator.media_urls import shown_image
 from aggregator.scheduler import create_scheduler, stop_collecting
 from aggregator.streams import StreamRunner
 from wall import api, heartbeat, hooks, media, messages, metrics
+from wall.access_log import AccessLog
 from wall.assets import Assets
 from wall.bodies import BodyLimit, BodyTooLarge
 from wall.console import routes as console
@@ -102,10 +103,13 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
     refusals = {HTTPException: http_error, BadRequest: http_error, BodyTooLarge: http_error}
     web = Starlette(routes=routes, lifespan=lifespan, exception_handlers=refusals)
     web.state.livewall = app
+    # The server calls it when told to stop, so open streams end before it waits for them.
+    web.state.close_streams = screens.close
     # The last added is the outermost: every answer, refusals included, gets the headers.
     web.add_middleware(PlainQuery)
     web.add_middleware(BodyLimit)
     web.add_middleware(SecurityHeaders)
+    web.add_middleware(AccessLog)  # outermost: it times and sees every answer
     return web
 
 
