@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import uvicorn
 
-from aggregator import accounts_cli
+from aggregator import accounts_cli, ops_cli
 from aggregator import cli as core_cli
 from aggregator.accounts import FIRST_ADMIN, ensure_first_admin
 from aggregator.commands import Commands, prepare_store
@@ -45,10 +45,11 @@ def build_commands() -> Commands:
     commands = Commands.program(
         "livewall", "Live-coverage aggregator for events: wall, console, digest."
     )
-    # The order of `livewall --help`: the web, the core's, then the digest and the accounts.
+    # The order of `livewall --help`: the web, the core's, the operators', the digest, the accounts.
     for package_register in (
         register,
         core_cli.register,
+        ops_cli.register,
         digest_cli.register,
         accounts_cli.register,
     ):
