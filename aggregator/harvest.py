@@ -18,6 +18,7 @@ import httpx
 
 from aggregator.ingest import IngestReport, Pipeline
 from aggregator.models import Source, utcnow
+from aggregator.readiness import Heartbeats
 from aggregator.settings import Settings
 from aggregator.sources import Sources
 from aggregator.store import Store
@@ -98,6 +99,7 @@ class Harvest:
             languages=settings.event.languages,
             event_start=settings.event.start_utc,
         )
+        self.heartbeats = Heartbeats(store)  # written by the scheduler's ticks
         self._collectors: dict[str, Collector] = {}
         self._running: set[str] = set()
         self.stopping = False

@@ -19,11 +19,12 @@ from aggregator.livewall import Livewall
 from aggregator.media_urls import shown_image
 from aggregator.scheduler import create_scheduler, stop_collecting
 from aggregator.streams import StreamRunner
-from wall import api, heartbeat, hooks, media, messages, metrics
+from wall import api, health, heartbeat, hooks, media, messages, metrics
 from wall.access_log import AccessLog
 from wall.assets import Assets
 from wall.bodies import BodyLimit, BodyTooLarge
 from wall.console import routes as console
+from wall.console.common import Console
 from wall.digest import DigestViews
 from wall.params import BadRequest, PlainQuery
 from wall.prefetch import Prefetch
@@ -51,6 +52,7 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
     )
     screens = ScreenViews(app, templates)
     prefetch = Prefetch(app, cache)
+    staff = Console(app, templates)  # one session key: the console's and /readyz's
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -92,9 +94,10 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
         *api.routes(app),
         *hooks.routes(app),
         *screens.routes(),
-        *console.routes(app, templates),
+        *console.routes(staff),
         *messages.routes(app),
         *heartbeat.routes(app),
+        *health.routes(app, staff.guard),
         *metrics.routes(app),
         *cache.routes(),
         *DigestViews(app, templates).routes(),
