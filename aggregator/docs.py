@@ -10,6 +10,8 @@ from pydantic_core import PydanticUndefined
 from aggregator.settings import (
     DigestSettings,
     EventSettings,
+    LoggingSettings,
+    MetricsSettings,
     ModerationSettings,
     ScreenSettings,
     ServerSettings,
@@ -25,6 +27,8 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("[moderation]", ModerationSettings),
     ("[[screens]]", ScreenSettings),
     ("[digest]", DigestSettings),
+    ("[metrics]", MetricsSettings),
+    ("[logging]", LoggingSettings),
 )
 
 
@@ -101,6 +105,9 @@ def settings_markdown() -> str:
         "(media addresses then use a key kept in the media folder) |",
         "| `LIVEWALL_API_TOKEN` | a bearer token that opens the JSON API (`/api/…`) to scripts, "
         "besides the API tokens admins create in the console | only those tokens work |",
+        "| `LIVEWALL_METRICS_TOKEN` (the name `[metrics] token_env` gives) | a bearer token "
+        "that opens `/metrics` from outside the allowed networks | only `[metrics] allow` "
+        "reads it |",
         "| `LIVEWALL_MEDIA_DIR` | media cache folder | `media-cache/` beside the SQLite file, "
         "else `data/media-cache` |",
         "| `LIVEWALL_SMTP_USER`, `LIVEWALL_SMTP_PASSWORD` | login to the digest's SMTP server "

@@ -57,6 +57,7 @@ FIRST_PAGE = 30
 NETWORK_ICONS = frozenset(
     ("mastodon", "bluesky", "youtube", "feed", "web", "x", "instagram", "facebook", "linkedin")
 )
+EVENT_NAME = re.compile(r"^event: (\w+)$", re.MULTILINE)
 VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 EMBED = "https://www.youtube-nocookie.com/embed/{}?autoplay=1&mute=1&playsinline=1&rel=0"
 
@@ -272,6 +273,15 @@ class ScreenViews:
         self.app = app
         self.templates = templates
         self.batches = Batches(self._batch, lambda: app.feed.seq)
+        self.open_streams = 0
+        self.closing = False
+
+    def close(self) -> int:
+        """End every screen's stream (the server is stopping; screens reconnect on their own
+        to the next one); return how many were open. Call it on the event loop's thread."""
+        self.closing = True
+        self.app.feed.wake()
+        return self.open_streams
 
     def routes(self) -> list[Route]:
         return [
@@ -359,7 +369,23 @@ class ScreenViews:
             )
         else:
             stream = self._stream(screen, start, language, replay=start < current)
-        return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
+        return StreamingResponse(
+            self._counted(stream), media_type="text/event-stream", headers=headers
+        )
+
+    async def _counted(self, stream: AsyncIterator[str]) -> AsyncIterator[str]:
+        """The stream, counted in the metrics: open while it runs, each event by name."""
+        metrics = self.app.metrics
+        metrics.streams_open.inc()
+        self.open_streams += 1
+        try:
+            async for chunk in stream:
+                yield chunk
+                for name in EVENT_NAME.findall(chunk):
+                    metrics.events_sent.labels(name).inc()
+        finally:
+            metrics.streams_open.dec()
+            self.open_streams -= 1
 
     async def _resume(self, asked: int | None) -> tuple[int, int]:
         """(where the stream starts, the store's sequence now)."""
@@ -384,7 +410,7 @@ class ScreenViews:
         self, screen: ScreenSettings, seq: int, language: str, replay: bool
     ) -> AsyncIterator[str]:
         yield self._hello()
-        while True:
+        while not self.closing:
             try:
                 chunks, last = await self.batches.after(seq, screen, language, replay)
             except Busy:
@@ -396,6 +422,8 @@ class ScreenViews:
                 seq = last
                 continue
             moved = await self.app.feed.wait_beyond(seq, PING_SECONDS)
+            if self.closing:
+                return
             if moved <= seq:
                 # An event, not a comment: it keeps proxies (nginx: 60 s) from closing a quiet
                 # stream, and lets the screen see that a silent stream is still alive.
