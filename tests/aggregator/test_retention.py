@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from aggregator import moderation
 from aggregator.application import Livewall
 from aggregator.models import Change, ModerationEntry, Post, Source, utcnow
+from aggregator.moderation import decisions
 from aggregator.retention import prune
 from aggregator.store import Store
 from collectors.window import WINDOW_KEY
@@ -69,7 +69,7 @@ def test_prune_removes_exactly_what_is_old_and_keeps_the_audit_log(
         fil.extra = {WINDOW_KEY: (utcnow() - timedelta(days=10)).isoformat()}
         session.add(fil)
     for post_id in (before_window, in_window, recent):
-        moderation.decide(store, post_id, "approve", "marie")
+        decisions.decide(store, post_id, "approve", "marie")
     media = tmp_path / "media-cache"
     stale = media_file(media, "ab/abcdef", days_ago=8)
     fresh = media_file(media, "cd/cdef01", days_ago=2)
