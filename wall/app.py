@@ -22,6 +22,7 @@ from aggregator.streams import StreamRunner
 from wall import api, heartbeat, hooks, media, messages
 from wall.assets import Assets
 from wall.bodies import BodyLimit, BodyTooLarge
+from wall.branding import BrandFiles
 from wall.console import routes as console
 from wall.digest import DigestViews
 from wall.params import BadRequest, PlainQuery
@@ -36,6 +37,7 @@ log = logging.getLogger("livewall.web")
 def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
     """The Starlette app for one Livewall; with `run_scheduler` it also collects (all-in-one)."""
     assets = Assets()
+    brands = BrandFiles(app.settings, assets)
     cache = media.MediaCache(media.default_directory(app.store.url, app.env), env=app.env)
     templates = Templates(
         assets,
@@ -46,6 +48,7 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
             "initials": initials,
             "hue": hue,
             "network_icons": NETWORK_ICONS,
+            "brand_look": brands.look,
         },
     )
     screens = ScreenViews(app, templates)
@@ -95,6 +98,7 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
         *messages.routes(app),
         *heartbeat.routes(app),
         *cache.routes(),
+        *brands.routes(),
         *DigestViews(app, templates).routes(),
         Mount("/static", StaticFiles(directory=assets.directory), name="static"),
     ]

@@ -213,6 +213,7 @@ class QueueViews:
             self.console.language(request),
             post=post,
             theme=screen.theme if screen else "dark",
+            screen=screen.name if screen else None,
             event=settings.event,
         )
         # Framed by the console's own pages only.
