@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,16 @@ SHOTS: list[tuple[str, dict[str, Any]]] = [
     ("ticker", {"layout": "ticker", "title": "Bandeau"}),
     ("grid-live", {"layout": "grid", "title": "Hall principal", "show_stream": True}),
     ("emergency", {"layout": "grid", "title": "Hall"}),
+]
+# The Assises' own look, as config/assises-umq.toml sets it, on each layout.
+ASSISES = tomllib.loads((REPO / "config" / "assises-umq.toml").read_text(encoding="utf-8"))
+SHOTS += [
+    (f"assises-{layout}", {"layout": layout, "title": title, **ASSISES["branding"]})
+    for layout, title in (
+        ("grid", "Hall principal"),
+        ("spotlight", "Salle plénière"),
+        ("ticker", "Bandeau"),
+    )
 ]
 
 
