@@ -16,6 +16,7 @@ from aggregator.live_rules import LiveRules
 from aggregator.messages import Messages
 from aggregator.screens import Screens
 from aggregator.settings import Settings
+from aggregator.slides import Slides
 from aggregator.sources import Sources
 from aggregator.store import Store
 
@@ -37,6 +38,7 @@ class Livewall:
         self.sources = Sources(self.store, settings)
         self.screens = Screens(self.store, settings)
         self.messages = Messages(self.store, [s.name for s in settings.screens])
+        self.slides = Slides(self.store, [s.name for s in settings.screens])
         self.accounts = Accounts(self.store)
         self.digest = DigestRuns(settings, self.store, self.env)
         self._http: httpx.AsyncClient | None = None
