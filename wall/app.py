@@ -19,7 +19,7 @@ from aggregator.livewall import Livewall
 from aggregator.media_urls import shown_image
 from aggregator.scheduler import create_scheduler, stop_collecting
 from aggregator.streams import StreamRunner
-from wall import api, heartbeat, hooks, media, messages
+from wall import api, heartbeat, hooks, media, messages, slides
 from wall.assets import Assets
 from wall.bodies import BodyLimit, BodyTooLarge
 from wall.branding import BrandFiles
@@ -96,6 +96,7 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
         *screens.routes(),
         *console.routes(app, templates),
         *messages.routes(app),
+        *slides.routes(app),
         *heartbeat.routes(app),
         *cache.routes(),
         *brands.routes(),
