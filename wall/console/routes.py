@@ -10,6 +10,7 @@ from wall.console.common import Console
 from wall.console.login import LoginViews
 from wall.console.queue import QueueViews
 from wall.console.reports import ReportViews
+from wall.console.slides import SlideViews
 from wall.console.staff_posts import StaffPostViews
 from wall.templating import Templates
 
@@ -22,4 +23,5 @@ def routes(app: Livewall, templates: Templates) -> list[Route]:
         *AdminViews(console).routes(),
         *ReportViews(console).routes(),
         *StaffPostViews(console).routes(),
+        *SlideViews(console).routes(),
     ]
