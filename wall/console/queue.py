@@ -34,7 +34,7 @@ from wall.console.common import Console
 from wall.i18n import translations
 from wall.params import BadRequest, resume_point, whole
 from wall.screens import sse
-from wall.security import CSP
+from wall.security import FRAMED_BY_CONSOLE
 
 STATUSES = ("pending", "approved", "rejected", "retracted", "all")
 PAGE = 200
@@ -217,9 +217,7 @@ class QueueViews:
             event=settings.event,
         )
         # Framed by the console's own pages only.
-        response.headers["Content-Security-Policy"] = CSP.replace(
-            "frame-ancestors 'none'", "frame-ancestors 'self'"
-        )
+        response.headers["Content-Security-Policy"] = FRAMED_BY_CONSOLE
         return response
 
     def _post(self, post_id: int) -> Post | None:

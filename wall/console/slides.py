@@ -22,7 +22,7 @@ from wall import params
 from wall.bodies import read_form
 from wall.console.forms import FORM_ERRORS, done, field, notice, whole
 from wall.console.staff_posts import StaffPostViews
-from wall.security import CSP
+from wall.security import FRAMED_BY_CONSOLE
 from wall.slides import add_slide, plan_of_form
 from wall.staff_images import ImageRefused, upload_of
 
@@ -92,9 +92,7 @@ class SlideViews(StaffPostViews):
             event=self.console.app.settings.event,
         )
         # Framed by the console's own pages only.
-        response.headers["Content-Security-Policy"] = CSP.replace(
-            "frame-ancestors 'none'", "frame-ancestors 'self'"
-        )
+        response.headers["Content-Security-Policy"] = FRAMED_BY_CONSOLE
         return response
 
 
