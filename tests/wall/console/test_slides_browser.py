@@ -3,13 +3,11 @@ its preview in the screen's look, and an open screen shows it between posts."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image, ImageDraw, ImageFont
 
 from aggregator.livewall import Livewall
 from aggregator.settings import Settings
@@ -17,23 +15,10 @@ from aggregator.store import Store
 from tests.browser import artifact, browser  # noqa: F401  (fixture)
 from tests.conftest import LiveServer
 from tests.wall.console.conftest import add_staff, browser_login
-from tests.wall.wall_data import seed_demo
+from tests.wall.wall_data import seed_demo, sponsor_logo
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser]
 ASSISES = {"background": "#0b2545", "accent": "#4fc3f7", "font": "open-sans"}
-
-
-def sponsor_logo(path: Path) -> Path:
-    """A made-up sponsor's logo: a mark and a name on white (Pillow's own font has no accents)."""
-    image = Image.new("RGB", (1200, 600), "#ffffff")
-    draw = ImageDraw.Draw(image)
-    draw.ellipse((90, 150, 390, 450), fill="#e4002b")
-    draw.rectangle((190, 250, 290, 350), fill="#ffffff")
-    draw.text((450, 230), "Energie\nBoreale", fill="#1a1a1a", font=ImageFont.load_default(110))
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    path.write_bytes(buffer.getvalue())
-    return path
 
 
 @pytest.fixture
