@@ -11,7 +11,7 @@ down a slide goes through the change feed (kind "slide"), with its audit entry.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -120,16 +120,11 @@ class Slides:
         _check_screens(plan.screens, self.known_screens)
         _check_schedule(plan.starts_at, plan.ends_at, now or utcnow())
         _check_frequency(plan.every_posts, plan.every_seconds, plan.show_seconds)
-        screens = list(dict.fromkeys(plan.screens))
-        return SlidePlan(**{**plan.__dict__, "text": text, "screens": screens})
+        return replace(plan, text=text, screens=list(dict.fromkeys(plan.screens)))
 
     def add(self, plan: SlidePlan, actor: str = "api") -> Slide:
         plan = self.check(plan)
-        slide = Slide(
-            **{**plan.__dict__, "screens": list(plan.screens)},
-            created_at=utcnow(),
-            created_by=actor[:100],
-        )
+        slide = Slide(**asdict(plan), created_at=utcnow(), created_by=actor[:100])
         with self.store.write() as session:
             session.add(slide)
             session.flush()
