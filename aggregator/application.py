@@ -19,6 +19,7 @@ from aggregator.moderation.queue import Moderation
 from aggregator.posts import Posts
 from aggregator.screens import Screens
 from aggregator.settings import Settings
+from aggregator.slides import Slides
 from aggregator.sources import Sources
 from aggregator.store import Store
 
@@ -46,6 +47,7 @@ class Livewall:
         self.metrics.watch_sources(self.sources.health)
         self.screens = Screens(self.store, settings)
         self.messages = Messages(self.store, [s.name for s in settings.screens])
+        self.slides = Slides(self.store, [s.name for s in settings.screens])
         self.accounts = Accounts(self.store)
         self.digest = DigestRuns(settings, self.store, self.env, self.metrics)
         self._http: httpx.AsyncClient | None = None

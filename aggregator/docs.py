@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from aggregator.branding import BrandKeys
 from aggregator.settings import (
     DigestSettings,
     EventSettings,
@@ -29,6 +30,7 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("[digest]", DigestSettings),
     ("[metrics]", MetricsSettings),
     ("[logging]", LoggingSettings),
+    ("[branding]", BrandKeys),
 )
 
 
@@ -61,6 +63,26 @@ def _table(model: type[BaseModel], names: list[str]) -> list[str]:
     return lines
 
 
+def _ordered(model: type[BaseModel]) -> list[str]:
+    """A screen's own keys first, then the look it may set for itself."""
+    names = list(model.model_fields)
+    if model is BrandKeys or not issubclass(model, BrandKeys):
+        return names
+    return [n for n in names if n not in BrandKeys.model_fields] + list(BrandKeys.model_fields)
+
+
+def _intro(title: str) -> list[str]:
+    if title != "[branding]":
+        return []
+    return [
+        "The event's look on every screen; a `[[screens]]` entry may set the same keys for",
+        "itself. At start the colours each screen draws text with are measured (WCAG 2.x",
+        "relative luminance): text on the background and on the cards, the accent there, and",
+        "text on the accent must reach 4.5:1, or livewall refuses to start and names the key.",
+        "",
+    ]
+
+
 def settings_markdown() -> str:
     out = [
         "# Configuration reference",
@@ -78,7 +100,7 @@ def settings_markdown() -> str:
         "",
     ]
     for title, model in SECTIONS:
-        out += [f"## `{title}`", "", *_table(model, list(model.model_fields)), ""]
+        out += [f"## `{title}`", "", *_intro(title), *_table(model, _ordered(model)), ""]
     out += ["## `[[sources]]`", "", "Keys every source has:", ""]
     out += [*_table(SourceOptions, list(SourceOptions.model_fields)), ""]
     for kind, entry in SOURCE_TYPES.items():

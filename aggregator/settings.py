@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from aggregator.branding import Brand, BrandKeys, brand_of, contrast_problems, file_problems
 from aggregator.config_problems import ConfigError, ConfigProblem, Problems
 from aggregator.config_values import (
     EmailAddress,
@@ -186,7 +187,7 @@ class ModerationSettings(Section):
     )
 
 
-class ScreenSettings(Section):
+class ScreenSettings(BrandKeys):
     name: Annotated[str, AfterValidator(url_name)] = Field(
         description="Unique name; the screen is at /wall/{name} (lowercase letters, digits, - "
         "and _)."
@@ -286,6 +287,7 @@ class Settings(Section):
     digest: DigestSettings = Field(default_factory=DigestSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    branding: BrandKeys = Field(default_factory=BrandKeys)
     # Where the file was read from: word lists and relative paths resolve against it.
     config_dir: Path = Field(default=Path("."), exclude=True)
 
@@ -303,6 +305,12 @@ class Settings(Section):
 
     def screen(self, name: str) -> ScreenSettings | None:
         return next((s for s in self.screens if s.name == name), None)
+
+    def brand(self, screen: ScreenSettings | None = None) -> Brand:
+        """A screen's look (its own keys over [branding]); without one, [branding]'s own."""
+        index = self.screens.index(screen) if screen in self.screens else None
+        theme = screen.theme if screen else "dark"
+        return brand_of(self.branding, screen, theme, self.config_dir, index)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -382,6 +390,8 @@ def check_mapping(raw: Mapping[str, Any], path: Path | str = "<config>") -> Chec
     if "digest" not in failed:
         _check_mailing(problems, settings.digest)
     _check_screen_sources(problems, data.get("screens"), _names(raw_sources))
+    if not failed & {"branding", "screens"}:
+        _check_branding(problems, settings)
     return CheckedConfig(settings, problems.in_order())
 
 
@@ -488,6 +498,21 @@ def _check_screen_sources(problems: Problems, screens: object, sources: list[obj
                     f"is not the name of a source (known: {known})",
                     name,
                 )
+
+
+def _check_branding(problems: Problems, settings: Settings) -> None:
+    """Each screen's look as it will be drawn: colours that read, files that can be served.
+
+    A problem of [branding] itself is said once, not once per screen that inherits it."""
+    general = settings.brand()
+    screens = [settings.brand(screen) for screen in settings.screens]
+    found_all = [*file_problems(general), *(p for b in screens for p in file_problems(b))]
+    found_all += [p for b in screens or [general] for p in contrast_problems(b)]
+    said: set[tuple[str, str, str]] = set()
+    for found in found_all:
+        if found not in said:
+            said.add(found)
+            problems.error(*found)
 
 
 def default_config_path(env: Mapping[str, str] | None = None) -> Path:

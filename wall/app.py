@@ -19,10 +19,11 @@ from aggregator.application import Livewall
 from aggregator.media_urls import shown_image
 from aggregator.scheduler import create_scheduler, stop_collecting
 from aggregator.streams import StreamRunner
-from wall import api, health, heartbeat, hooks, media, messages, metrics
+from wall import api, health, heartbeat, hooks, media, messages, metrics, slides
 from wall.access_log import AccessLog
 from wall.assets import Assets
 from wall.bodies import BodyLimit, BodyTooLarge
+from wall.branding import BrandFiles
 from wall.console import routes as console
 from wall.console.common import Console
 from wall.digest import DigestViews
@@ -38,6 +39,7 @@ log = logging.getLogger("livewall.web")
 def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
     """The Starlette app for one Livewall; with `run_scheduler` it also collects (all-in-one)."""
     assets = Assets()
+    brands = BrandFiles(app.settings, assets)
     cache = media.MediaCache(media.default_directory(app.store.url, app.env), env=app.env)
     templates = Templates(
         assets,
@@ -48,6 +50,7 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
             "initials": initials,
             "hue": hue,
             "network_icons": NETWORK_ICONS,
+            "brand_look": brands.look,
         },
     )
     screens = ScreenViews(app, templates)
@@ -96,10 +99,12 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
         *screens.routes(),
         *console.routes(staff),
         *messages.routes(app),
+        *slides.routes(app),
         *heartbeat.routes(app),
         *health.routes(app, staff.guard),
         *metrics.routes(app),
         *cache.routes(),
+        *brands.routes(),
         *DigestViews(app, templates).routes(),
         Mount("/static", StaticFiles(directory=assets.directory), name="static"),
     ]

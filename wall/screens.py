@@ -33,7 +33,7 @@ from starlette.routing import Route
 
 from aggregator import messages
 from aggregator.application import Livewall
-from aggregator.models import Change, Post
+from aggregator.models import Change, Post, utcnow
 from aggregator.settings import ScreenSettings
 from aggregator.timeline import Filter
 from wall.i18n import pick_language
@@ -335,6 +335,8 @@ class ScreenViews:
             screen=screen,
             qr=qr_code(self.scan_url(screen)),
             scan_url=self.scan_url(screen),
+            # The server's clock: a screen whose own clock is off still keeps slides' times.
+            now=utcnow().isoformat(),
             **state,
         )
         response.headers["Content-Security-Policy"] = screen_csp(
@@ -349,7 +351,9 @@ class ScreenViews:
         posts = self.app.posts.latest(FIRST_PAGE, selection=selection(screen), pinned_first=True)
         stream = live_stream(self.app) if screen.show_stream else {"live": False}
         shown = [m.payload() for m in messages.active(self.app.store, screen.name)]
-        return {"seq": seq, "posts": posts, "stream": stream, "messages": shown}
+        # Every slide not yet over: the screen keeps their schedule itself, offline too.
+        slides = [s.payload() for s in self.app.slides.pending(screen.name)]
+        return {"seq": seq, "posts": posts, "stream": stream, "messages": shown, "slides": slides}
 
     async def events(self, request: Request) -> Response:
         screen = self._screen(request)
@@ -483,7 +487,7 @@ class ScreenViews:
 def _for_screen(change: Change, name: str) -> bool:
     if change.screen is not None and change.screen != name:
         return False
-    if change.kind == "message":
+    if change.kind in ("message", "slide"):
         wanted = change.payload.get("screens") or []
         return not wanted or name in wanted
     return True

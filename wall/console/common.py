@@ -23,6 +23,7 @@ T = TypeVar("T")
 NAVIGATION = (
     ("/console", "Queue", False),
     ("/console/messages", "Staff posts", False),
+    ("/console/slides", "Slides", False),
     ("/console/rules", "Rules", True),
     ("/console/screens", "Screens", True),
     ("/console/sources", "Sources", True),

@@ -30,7 +30,7 @@ from wall.console.common import Console
 from wall.i18n import translations
 from wall.params import BadRequest, resume_point, whole
 from wall.screens import sse
-from wall.security import CSP
+from wall.security import FRAMED_BY_CONSOLE
 
 PAGE = 200
 UNDO_SECONDS = 10
@@ -139,12 +139,11 @@ class QueueViews:
             self.console.language(request),
             post=post,
             theme=screen.theme if screen else "dark",
+            screen=screen.name if screen else None,
             event=settings.event,
         )
         # Framed by the console's own pages only.
-        response.headers["Content-Security-Policy"] = CSP.replace(
-            "frame-ancestors 'none'", "frame-ancestors 'self'"
-        )
+        response.headers["Content-Security-Policy"] = FRAMED_BY_CONSOLE
         return response
 
     def _post(self, post_id: int) -> Post | None:

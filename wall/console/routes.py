@@ -10,6 +10,7 @@ from wall.console.digest_preview import DigestPreviewViews
 from wall.console.login import LoginViews
 from wall.console.queue import QueueViews
 from wall.console.reports import ReportViews
+from wall.console.slides import SlideViews
 from wall.console.staff_posts import StaffPostViews
 
 
@@ -21,4 +22,5 @@ def routes(console: Console) -> list[Route]:
         *ReportViews(console).routes(),
         *StaffPostViews(console).routes(),
         *DigestPreviewViews(console).routes(),
+        *SlideViews(console).routes(),
     ]
