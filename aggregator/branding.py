@@ -36,7 +36,12 @@ class Font:
     fallback: str  # the generic family a browser uses while the file loads
 
 
-# The fonts bundled in wall/static/fonts/ (open licences, next to them), one file per weight.
+# The fonts bundled in wall/static/fonts/ (open licences, next to them), one file per weight,
+# cut to Latin and Latin-1 with general punctuation (what French and English posts use; other
+# letters and emoji fall back to the system's fonts) so a screen's first load stays light:
+#   pyftsubset F.woff2 --flavor=woff2 --layout-features='*' --output-file=F.woff2 \
+#     --unicodes="U+0000-00FF,U+0131,U+0152-0153,U+02BB-02BC,U+02C6,U+02DA,U+02DC,U+2000-206F,\
+#     U+2074,U+20AC,U+2122,U+2191,U+2193,U+2212,U+2215,U+FEFF,U+FFFD"
 FONTS: dict[str, Font] = {
     "open-sans": Font("Open Sans", (400, 600, 700, 800), "sans-serif"),
     "fira-sans": Font("Fira Sans", (400, 500), "sans-serif"),
