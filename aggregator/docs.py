@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from aggregator.settings import (
+    ConsoleSettings,
     DigestSettings,
     EventSettings,
     ModerationSettings,
@@ -25,6 +26,7 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("[moderation]", ModerationSettings),
     ("[[screens]]", ScreenSettings),
     ("[digest]", DigestSettings),
+    ("[console]", ConsoleSettings),
 )
 
 

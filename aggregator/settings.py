@@ -222,6 +222,17 @@ class DigestSettings(Section):
     )
 
 
+class ConsoleSettings(Section):
+    notify_after: int = Field(
+        default=120,
+        ge=10,
+        le=86400,
+        strict=True,
+        description="Seconds a post may wait for a decision before the console sends its "
+        "moderators a browser notification (each moderator may choose another delay).",
+    )
+
+
 class Settings(Section):
     event: EventSettings = Field(default_factory=EventSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
@@ -230,6 +241,7 @@ class Settings(Section):
     sources: tuple[Any, ...] = ()
     screens: tuple[ScreenSettings, ...] = ()
     digest: DigestSettings = Field(default_factory=DigestSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     # Where the file was read from: word lists and relative paths resolve against it.
     config_dir: Path = Field(default=Path("."), exclude=True)
 

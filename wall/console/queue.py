@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import AsyncIterator, Callable
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -27,6 +25,8 @@ from aggregator import edits
 from aggregator.accounts import Staff
 from aggregator.models import Change, Post
 from aggregator.moderation import ACTIONS, NEW_STATUS, ModerationError, Outcome, decide, restore
+from aggregator.post_filter import STATUSES
+from aggregator.post_filter import PostFilter as QueueFilter
 from aggregator.rules import Rules, normalize_handle
 from aggregator.timeline import by_ids
 from wall.bodies import read_json
@@ -36,70 +36,11 @@ from wall.params import BadRequest, resume_point, whole
 from wall.screens import sse
 from wall.security import CSP
 
-STATUSES = ("pending", "approved", "rejected", "retracted", "all")
 PAGE = 200
 UNDO_SECONDS = 10
 # The browser's undo may arrive a moment after its 10 s toast: allow for the round trip.
 UNDO_GRACE = 2
 PING_SECONDS = 15.0
-
-
-@dataclass(frozen=True)
-class QueueFilter:
-    status: str = "pending"
-    source: str = ""
-    language: str = ""
-    author: str = ""
-    text: str = ""
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> QueueFilter:
-        status = params.get("status", "pending")
-        values = {
-            k: params.get(k, "").strip()[:100] for k in ("source", "language", "author", "text")
-        }
-        return cls(status=status if status in STATUSES else "pending", **values)
-
-    @classmethod
-    def from_query(cls, query: str) -> QueueFilter:
-        return cls.from_params(dict(parse_qsl(query.lstrip("?"))))
-
-    def query_string(self) -> str:
-        return urlencode({k: v for k, v in asdict(self).items() if v})
-
-    def select(self) -> Any:
-        query = select(Post).where(col(Post.deleted).is_(False))
-        if self.status == "pending":  # an approved post's held edit waits like a new post
-            query = query.where(
-                (col(Post.status) == "pending")
-                | ((col(Post.status) == "approved") & col(Post.pending_edit).is_not(None))
-            )
-        elif self.status != "all":
-            query = query.where(Post.status == self.status)
-        if self.source:
-            query = query.where(Post.source == self.source)
-        if self.language:
-            query = query.where(Post.language == self.language)
-        if self.author:
-            like = f"%{self.author}%"
-            query = query.where(
-                col(Post.author_handle).ilike(like) | col(Post.author_name).ilike(like)
-            )
-        if self.text:
-            query = query.where(col(Post.text).ilike(f"%{self.text}%"))
-        return query
-
-    def accepts(self, post: Post) -> bool:
-        who = f"{post.author_handle} {post.author_name}".casefold()
-        edit_waits = post.status == "approved" and post.pending_edit is not None
-        return (
-            not post.deleted
-            and (self.status in ("all", post.status) or (self.status == "pending" and edit_waits))
-            and self.source in ("", post.source)
-            and self.language in ("", post.language)
-            and self.author.casefold() in who
-            and self.text.casefold() in post.text.casefold()
-        )
 
 
 def author_state(rules: Rules, handle: str) -> str | None:
