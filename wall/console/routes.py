@@ -7,6 +7,7 @@ from starlette.routing import Route
 from aggregator.livewall import Livewall
 from wall.console.admin import AdminViews
 from wall.console.common import Console
+from wall.console.exports import ExportViews
 from wall.console.login import LoginViews
 from wall.console.queue import QueueViews
 from wall.console.reports import ReportViews
@@ -22,4 +23,5 @@ def routes(app: Livewall, templates: Templates) -> list[Route]:
         *AdminViews(console).routes(),
         *ReportViews(console).routes(),
         *StaffPostViews(console).routes(),
+        *ExportViews(console).routes(),
     ]

@@ -1,0 +1,68 @@
+"""The core of the exports: formula-safe CSV cells, keyset batches, and one filter for the
+query and the live check of a post."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+import pytest
+
+from aggregator.export import csv_lines, export_batches, safe_cell
+from aggregator.livewall import Livewall
+from aggregator.post_filter import PostFilter
+from tests.builders import candidate, result, source
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_a_cell_that_a_spreadsheet_would_run_gets_an_apostrophe(start: str) -> None:
+    assert safe_cell(f"{start}SUM(A1:A9)") == f"'{start}SUM(A1:A9)"
+
+
+def test_other_cells_are_left_as_they_are() -> None:
+    assert [safe_cell(v) for v in ("Québec", "a=b", "", None, -3, 2.5)] == [
+        "Québec", "a=b", "", None, -3, 2.5,
+    ]  # fmt: skip
+    written = csv_lines([["=1+1", "texte, avec virgule", 7]])
+    assert next(csv.reader(io.StringIO(written))) == ["'=1+1", "texte, avec virgule", "7"]
+
+
+def test_batches_reach_every_post_once_in_id_order(livewall: Livewall) -> None:
+    posts = [candidate(f"p{i}", f"Message {i}") for i in range(7)]
+    livewall.pipeline.ingest(source(), result(*posts))
+    batches = list(export_batches(livewall.store, PostFilter(status="all"), size=3))
+    assert [len(b) for b in batches] == [3, 3, 1]
+    ids = [row["id"] for batch in batches for row in batch]
+    assert ids == sorted(ids) and len(set(ids)) == 7
+
+
+def test_the_filter_query_and_its_check_of_one_post_agree(livewall: Livewall) -> None:
+    moments = [datetime(2026, 11, 25, h, tzinfo=UTC) for h in (10, 14, 18)]
+    posts = [
+        candidate("a", "Atelier logement", language="fr", created_at=moments[0]),
+        candidate("b", "Housing workshop", language="en", created_at=moments[1]),
+        candidate(
+            "c", "Logement abordable", language="fr", network="bluesky", created_at=moments[2]
+        ),
+    ]
+    livewall.pipeline.ingest(source(), result(*posts))
+    filters = [
+        PostFilter(),
+        PostFilter(language="fr"),
+        PostFilter(network="bluesky"),
+        PostFilter(text="LOGEMENT"),
+        PostFilter(since=moments[1]),
+        PostFilter(until=moments[1]),
+        PostFilter(status="approved"),
+    ]
+    with livewall.store.read() as session:
+        everything = list(session.exec(PostFilter(status="all").select()))
+        for wanted in filters:
+            selected = {p.external_id for p in session.exec(wanted.select())}
+            accepted = {p.external_id for p in everything if wanted.accepts(p)}
+            assert selected == accepted, wanted
+    assert PostFilter.from_query("status=bogus&network=bluesky") == PostFilter(network="bluesky")
+    assert PostFilter(network="bluesky", since=moments[0]).query_string() == (
+        "status=pending&network=bluesky"
+    )
