@@ -29,6 +29,7 @@ NAVIGATION = (
     ("/console/audit", "Audit log", False),
     ("/console/stats", "Statistics", False),
     ("/console/users", "Accounts", True),
+    ("/console/notifications", "Notifications", False),
 )
 
 

@@ -9,6 +9,7 @@ from wall.console.admin import AdminViews
 from wall.console.common import Console
 from wall.console.exports import ExportViews
 from wall.console.login import LoginViews
+from wall.console.notify import NotifyViews
 from wall.console.queue import QueueViews
 from wall.console.reports import ReportViews
 from wall.console.staff_posts import StaffPostViews
@@ -24,4 +25,5 @@ def routes(app: Livewall, templates: Templates) -> list[Route]:
         *ReportViews(console).routes(),
         *StaffPostViews(console).routes(),
         *ExportViews(console).routes(),
+        *NotifyViews(console).routes(),
     ]
