@@ -50,6 +50,13 @@ async def staff_page(chromium: Any, server: LiveServer, name: str = "marie") -> 
     return page
 
 
+def choose(livewall: Livewall, name: str, **notify: object) -> None:
+    """What `name` chose on the notifications page, as the account keeps it."""
+    user = accounts.find_user(livewall.store, name)
+    assert user is not None and user.id is not None
+    livewall.accounts.set_preferences(user.id, {"notify": notify})
+
+
 def arrived(livewall: Livewall, seconds_ago: float, external_id: str = "late") -> int:
     """A post held for moderation that arrived `seconds_ago`, announced to the consoles."""
     moment = utcnow() - timedelta(seconds=seconds_ago)
@@ -108,9 +115,7 @@ async def test_a_post_waiting_past_the_delay_raises_one_browser_notification(
     browser: Any,  # noqa: F811
 ) -> None:
     add_staff(livewall, "marie")
-    user = accounts.find_user(livewall.store, "marie")
-    assert user is not None and user.id is not None
-    accounts.set_preferences(livewall.store, user.id, {"notify": {"after": 10}})
+    choose(livewall, "marie", after=10)
     page = await staff_page(browser, live_server)
     await page.goto(f"{live_server.url}/console/audit")
     await page.wait_for_function("() => document.documentElement.dataset.notifyReady === 'true'")
@@ -140,11 +145,7 @@ async def test_no_notification_for_a_moderator_who_turned_them_off(
     browser: Any,  # noqa: F811
 ) -> None:
     add_staff(livewall, "marie")
-    user = accounts.find_user(livewall.store, "marie")
-    assert user is not None and user.id is not None
-    accounts.set_preferences(
-        livewall.store, user.id, {"notify": {"notifications": False, "after": 10}}
-    )
+    choose(livewall, "marie", notifications=False, after=10)
     post_id = arrived(livewall, 600)  # long overdue
     page = await staff_page(browser, live_server)
     # The page reached the moment it would have notified, and chose not to.
@@ -163,9 +164,7 @@ async def test_a_chime_when_a_post_arrives_only_for_those_who_want_it(
 ) -> None:
     add_staff(livewall, "marie")
     add_staff(livewall, "paul")
-    marie = accounts.find_user(livewall.store, "marie")
-    assert marie is not None and marie.id is not None
-    accounts.set_preferences(livewall.store, marie.id, {"notify": {"sound": True}})
+    choose(livewall, "marie", sound=True)
     with_sound = await staff_page(browser, live_server, "marie")
     silent = await staff_page(browser, live_server, "paul")
     for page in (with_sound, silent):
