@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from aggregator.audit import entry, write_csv
 from aggregator.export import csv_lines, export_batches, safe_cell
 from aggregator.livewall import Livewall
 from aggregator.post_filter import PostFilter
@@ -66,3 +67,10 @@ def test_the_filter_query_and_its_check_of_one_post_agree(livewall: Livewall) ->
     assert PostFilter(network="bluesky", since=moments[0]).query_string() == (
         "status=pending&network=bluesky"
     )
+
+
+def test_the_audit_log_export_is_formula_safe_too() -> None:
+    out = io.StringIO()
+    assert write_csv([entry("=cmd", "rule.add", "-blocked word « @x » (fr)")], out) == 1
+    row = list(csv.reader(io.StringIO(out.getvalue())))[1]
+    assert (row[1], row[2], row[4]) == ("'=cmd", "rule.add", "'-blocked word « @x » (fr)")
