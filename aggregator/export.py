@@ -122,6 +122,8 @@ def hourly_counts(
     if until is not None:
         query = query.where(col(Post.collected_at) < until)
     counts: Counter[tuple[str, str, str, str]] = Counter()
+    # Rows are counted as they come: the whole event's posts are never held at once.
+    query = query.execution_options(yield_per=2000)
     with store.read() as session:
         for collected, source, network, status in session.exec(query):
             hour = collected.astimezone(zone).replace(minute=0, second=0, microsecond=0)
