@@ -128,7 +128,8 @@
 
   async function load() {
     try {
-      const answer = await fetch("/console/api/notify", {
+      // Its words in the page's language (the page's <html lang>, fr-CA or en-CA).
+      const answer = await fetch("/console/api/notify?lang=" + (root.lang || "fr").slice(0, 2), {
         credentials: "same-origin", headers: { Accept: "application/json" },
       });
       if (answer.ok) prefs = await answer.json();

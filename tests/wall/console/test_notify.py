@@ -29,6 +29,8 @@ async def test_the_settings_follow_the_event_then_the_moderators_choice(
     default = (await web.get("/console/api/notify")).json()
     assert (default["sound"], default["notifications"], default["after"]) == (False, True, 120)
     assert default["labels"]["title"] == "Des publications attendent une décision"
+    english = (await web.get("/console/api/notify?lang=en")).json()
+    assert english["labels"]["title"] == "Posts are waiting for a decision"
 
     form = {"csrf": token, "sound": "on", "after": "1,5"}  # a French decimal comma
     answer = await web.post("/console/notifications", data=form)
