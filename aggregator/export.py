@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from sqlmodel import col, select
 
 from aggregator.models import Post
-from aggregator.post_filter import PostFilter
+from aggregator.moderation.queue import QueueFilter
 from aggregator.store import Store
 
 EXPORT_FIELDS = (
@@ -30,7 +30,7 @@ EXPORT_FIELDS = (
 )  # fmt: skip
 STATS_FIELDS = ("hour", "source", "network", "status", "posts")
 BATCH = 500
-EVERYTHING = PostFilter(status="all")
+EVERYTHING = QueueFilter(status="all")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -44,7 +44,7 @@ def export_row(post: Post) -> dict[str, Any]:
 
 
 def export_batch(
-    store: Store, wanted: PostFilter, after_id: int = 0, size: int = BATCH
+    store: Store, wanted: QueueFilter, after_id: int = 0, size: int = BATCH
 ) -> list[dict[str, Any]]:
     """The next `size` posts of the filter past `after_id`, in id order: one short read."""
     query = wanted.select().where(col(Post.id) > after_id).order_by(col(Post.id)).limit(size)
@@ -53,7 +53,7 @@ def export_batch(
 
 
 def export_batches(
-    store: Store, wanted: PostFilter = EVERYTHING, size: int = BATCH
+    store: Store, wanted: QueueFilter = EVERYTHING, size: int = BATCH
 ) -> Iterator[list[dict[str, Any]]]:
     """The filter's posts batch after batch (keyset paging: each batch starts past the last
     id seen, so posts arriving meanwhile are reached and none is read twice)."""
@@ -63,7 +63,7 @@ def export_batches(
         after = rows[-1]["id"]
 
 
-def export_rows(store: Store, wanted: PostFilter = EVERYTHING) -> Iterator[dict[str, Any]]:
+def export_rows(store: Store, wanted: QueueFilter = EVERYTHING) -> Iterator[dict[str, Any]]:
     for rows in export_batches(store, wanted):
         yield from rows
 

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from aggregator import messages
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from wall import media
 
 IMAGE_BYTES = media.MAX_BYTES

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from aggregator.application import Livewall
 from aggregator.audit import entry, write_csv
 from aggregator.export import csv_lines, export_batches, safe_cell
-from aggregator.livewall import Livewall
-from aggregator.post_filter import PostFilter
+from aggregator.moderation.queue import QueueFilter
 from tests.builders import candidate, result, source
 
 
@@ -32,7 +32,7 @@ def test_other_cells_are_left_as_they_are() -> None:
 def test_batches_reach_every_post_once_in_id_order(livewall: Livewall) -> None:
     posts = [candidate(f"p{i}", f"Message {i}") for i in range(7)]
     livewall.pipeline.ingest(source(), result(*posts))
-    batches = list(export_batches(livewall.store, PostFilter(status="all"), size=3))
+    batches = list(export_batches(livewall.store, QueueFilter(status="all"), size=3))
     assert [len(b) for b in batches] == [3, 3, 1]
     ids = [row["id"] for batch in batches for row in batch]
     assert ids == sorted(ids) and len(set(ids)) == 7
@@ -49,22 +49,22 @@ def test_the_filter_query_and_its_check_of_one_post_agree(livewall: Livewall) ->
     ]
     livewall.pipeline.ingest(source(), result(*posts))
     filters = [
-        PostFilter(),
-        PostFilter(language="fr"),
-        PostFilter(network="bluesky"),
-        PostFilter(text="LOGEMENT"),
-        PostFilter(since=moments[1]),
-        PostFilter(until=moments[1]),
-        PostFilter(status="approved"),
+        QueueFilter(),
+        QueueFilter(language="fr"),
+        QueueFilter(network="bluesky"),
+        QueueFilter(text="LOGEMENT"),
+        QueueFilter(since=moments[1]),
+        QueueFilter(until=moments[1]),
+        QueueFilter(status="approved"),
     ]
     with livewall.store.read() as session:
-        everything = list(session.exec(PostFilter(status="all").select()))
+        everything = list(session.exec(QueueFilter(status="all").select()))
         for wanted in filters:
             selected = {p.external_id for p in session.exec(wanted.select())}
             accepted = {p.external_id for p in everything if wanted.accepts(p)}
             assert selected == accepted, wanted
-    assert PostFilter.from_query("status=bogus&network=bluesky") == PostFilter(network="bluesky")
-    assert PostFilter(network="bluesky", since=moments[0]).query_string() == (
+    assert QueueFilter.from_query("status=bogus&network=bluesky") == QueueFilter(network="bluesky")
+    assert QueueFilter(network="bluesky", since=moments[0]).query_string() == (
         "status=pending&network=bluesky"
     )
 

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from aggregator import export
 from aggregator.accounts import Staff
-from aggregator.post_filter import PostFilter
+from aggregator.moderation.queue import QueueFilter
 from wall.console.common import Console
 from wall.params import BadRequest
 
@@ -71,9 +71,9 @@ class ExportViews:
             Route("/console/export/stats.csv", require(self.stats)),
         ]
 
-    def _filter(self, request: Request) -> PostFilter:
+    def _filter(self, request: Request) -> QueueFilter:
         since, until = date_range(request, self.console.app.settings.zone)
-        wanted = PostFilter.from_params(request.query_params, default="all")
+        wanted = QueueFilter.from_params(request.query_params, default="all")
         return replace(wanted, since=since, until=until)
 
     async def posts(self, request: Request, staff: Staff) -> Response:
@@ -87,20 +87,20 @@ class ExportViews:
             headers=attachment(f"livewall-posts.{fmt}"),
         )
 
-    async def _posts(self, wanted: PostFilter, fmt: str) -> AsyncIterator[str]:
+    async def _posts(self, wanted: QueueFilter, fmt: str) -> AsyncIterator[str]:
         formatted = FORMATS[fmt][1]
         if fmt == "csv":
             yield BOM + export.csv_lines([export.EXPORT_FIELDS])
         after = 0
-        store = self.console.store
-        while rows := await self.console.run(export.export_batch, store, wanted, after):
+        posts = self.console.app.posts
+        while rows := await self.console.run(posts.export_batch, wanted, after):
             yield formatted(rows)
             after = int(str(rows[-1]["id"]))
 
     async def stats(self, request: Request, staff: Staff) -> Response:
         zone = self.console.app.settings.zone
         since, until = date_range(request, zone)
-        rows = await self.console.run(export.hourly_counts, self.console.store, zone, since, until)
+        rows = await self.console.run(self.console.app.posts.hourly_counts, zone, since, until)
         body = BOM + export.csv_lines([export.STATS_FIELDS, *rows])
         return Response(
             body, media_type="text/csv; charset=utf-8", headers=attachment("livewall-stats.csv")

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from aggregator.accounts import Staff
 from aggregator.i18n import LOCALES
-from aggregator.waiting import AFTER_RANGE, Alerts
+from aggregator.moderation.waiting import AFTER_RANGE, Alerts
 from wall.bodies import read_form
 from wall.console.common import Console
 from wall.console.forms import done, field, notice

@@ -14,21 +14,17 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import sqlalchemy as sa
-from sqlmodel import Session, col
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from aggregator import edits
 from aggregator.accounts import Staff
 from aggregator.models import Change, Post
-from aggregator.moderation import ACTIONS, NEW_STATUS, ModerationError, Outcome, decide, restore
-from aggregator.post_filter import STATUSES
-from aggregator.post_filter import PostFilter as QueueFilter
-from aggregator.rules import Rules, normalize_handle
-from aggregator.timeline import by_ids
+from aggregator.moderation import edits
+from aggregator.moderation.decisions import ACTIONS, NEW_STATUS, ModerationError, Outcome
+from aggregator.moderation.queue import STATUSES, QueueFilter
+from aggregator.moderation.rules import Rules, normalize_handle
 from wall.bodies import read_json
 from wall.console.common import Console
 from wall.console.waiting import WaitingEvents
@@ -89,22 +85,11 @@ class QueueViews:
 
     # Reading
 
-    def _rules(self, session: Session) -> Rules:
-        return self.console.app.live_rules.current(session)[0]
-
     def _load(self, wanted: QueueFilter) -> tuple[list[Post], int, list[str], list[str], Rules]:
-        store = self.console.store
-        with store.read() as session:
-            posts = list(session.exec(wanted.select().order_by(col(Post.id).desc()).limit(PAGE)))
-            count = session.exec(
-                sa.select(sa.func.count()).select_from(wanted.select().subquery())
-            ).one()[0]
-            languages = session.execute(
-                sa.select(col(Post.language)).distinct().where(col(Post.language).is_not(None))
-            ).all()
-            rules = self._rules(session)
+        moderation = self.console.app.moderation
+        found = moderation.page(wanted, PAGE)
         sources = [s.name for s in self.console.app.settings.sources]
-        return posts, int(count), sources, sorted(str(row[0]) for row in languages), rules
+        return found.posts, found.count, sources, found.languages, moderation.rules()
 
     def card(self, post: Post, rules: Rules, language: str) -> str:
         gettext = translations(language).gettext
@@ -164,8 +149,7 @@ class QueueViews:
         return response
 
     def _post(self, post_id: int) -> Post | None:
-        with self.console.store.read() as session:
-            return session.get(Post, post_id)
+        return self.console.app.posts.get(post_id)
 
     async def listing(self, request: Request, staff: Staff) -> Response:
         """The queue as JSON, for scripts with an API token."""
@@ -220,9 +204,8 @@ class QueueViews:
     def _render(self, changes: list[Change], wanted: QueueFilter, language: str) -> list[str]:
         # Several changes of one post in a batch: its current state once, at its last seq.
         last = {c.post_id: c.seq for c in changes if c.post_id is not None}
-        with self.console.store.read() as session:
-            posts = by_ids(session, list(last))
-            rules = self._rules(session)
+        posts = self.console.app.posts.by_ids(list(last))
+        rules = self.console.app.moderation.rules()
         events = []
         for post_id, seq in sorted(last.items(), key=lambda item: item[1] or 0):
             post = posts.get(post_id or -1)
@@ -259,26 +242,22 @@ class QueueViews:
         wanted: QueueFilter,
         language: str,
     ) -> tuple[list[dict[str, Any]], list[Outcome]]:
-        store = self.console.store
+        moderation = self.console.app.moderation
         outcomes: list[Outcome] = []
         errors: dict[int, str] = {}
         for post_id, seen, seen_version in items:
             expected = seen if action in NEW_STATUS else None
             version = seen_version if action in NEW_STATUS else None
             try:
-                outcomes.append(
-                    decide(store, post_id, action, staff.name, expected_status=expected,
-                           expected_version=version)
-                )  # fmt: skip
+                outcomes.append(moderation.decide(post_id, action, staff.name, expected, version))
             except ModerationError as exc:
                 errors[post_id] = self._conflict(post_id, exc, language)
-        self._announce([o.post_id for o in outcomes if o.seq is None])
+        moderation.announce([o.post_id for o in outcomes if o.seq is None])
         return self._results([i for i, _, _ in items], errors, wanted, language), outcomes
 
     def _conflict(self, post_id: int, error: ModerationError, language: str) -> str:
         gettext = translations(language).gettext
-        with self.console.store.read() as session:
-            post = session.get(Post, post_id)
+        post = self.console.app.posts.get(post_id)
         if post is None or error.status != 409:
             return error.message
         if error.kind == "edited":
@@ -288,21 +267,11 @@ class QueueViews:
             "who": post.decided_by or gettext("the rules"),
         }
 
-    def _announce(self, post_ids: list[int]) -> None:
-        """Decisions no screen sees still reach the other moderators' queues."""
-        if not post_ids:
-            return
-        store = self.console.store
-        with store.write() as session:
-            for post_id in post_ids:
-                store.add_change(session, "queue", post_id=post_id)
-
     def _results(
         self, ids: list[int], errors: dict[int, str], wanted: QueueFilter, language: str
     ) -> list[dict[str, Any]]:
-        with self.console.store.read() as session:
-            posts = by_ids(session, ids)
-            rules = self._rules(session)
+        posts = self.console.app.posts.by_ids(ids)
+        rules = self.console.app.moderation.rules()
         results = []
         for post_id in ids:
             post = posts.get(post_id)
@@ -338,12 +307,12 @@ class QueueViews:
     def _restore_all(
         self, staff: Staff, outcomes: list[Outcome], wanted: QueueFilter, language: str
     ) -> list[dict[str, Any]]:
-        store = self.console.store
+        moderation = self.console.app.moderation
         quiet = []
         for outcome in reversed(outcomes):
-            if restore(store, outcome, staff.name).seq is None:
+            if moderation.restore(outcome, staff.name).seq is None:
                 quiet.append(outcome.post_id)
-        self._announce(quiet)
+        moderation.announce(quiet)
         return self._results([o.post_id for o in outcomes], {}, wanted, language)
 
 

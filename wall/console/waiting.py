@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from aggregator.waiting import Waiting, waiting
+from aggregator.moderation.waiting import Waiting
 from wall.console.common import Console
 from wall.screens import sse
 
@@ -18,7 +18,7 @@ class WaitingEvents:
         self.last: tuple[int, int, int] | None = None
 
     async def next(self) -> str | None:
-        now = await self.console.run(waiting, self.console.store)
+        now = await self.console.run(self.console.app.moderation.waiting)
         key = (now.count, now.newest_id, now.oldest_id)
         if key == self.last:
             return None

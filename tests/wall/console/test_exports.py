@@ -14,10 +14,10 @@ import pytest
 import sqlalchemy as sa
 
 from aggregator import accounts
+from aggregator.application import Livewall
 from aggregator.export import EXPORT_FIELDS, STATS_FIELDS
-from aggregator.livewall import Livewall
 from aggregator.models import Post
-from aggregator.moderation import decide
+from aggregator.moderation.decisions import decide
 from collectors.base import Author
 from tests.builders import candidate, result, source
 from tests.conftest import LiveServer

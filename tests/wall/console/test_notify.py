@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from aggregator import accounts
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.models import utcnow
-from aggregator.waiting import Alerts, waiting
+from aggregator.moderation.waiting import Alerts, Waiting
 from tests.conftest import LiveServer
 from tests.wall.console.conftest import add_staff, held, login
 
@@ -65,9 +65,9 @@ def test_malformed_preferences_fall_back_to_the_defaults() -> None:
 
 
 def test_what_waits_counts_held_posts_and_the_oldest_arrival(livewall: Livewall) -> None:
-    assert waiting(livewall.store) == type(waiting(livewall.store))()
+    assert livewall.moderation.waiting() == Waiting()
     first, second = held(livewall, 2)
-    now = waiting(livewall.store, now=utcnow() + timedelta(minutes=3))
+    now = livewall.moderation.waiting(now=utcnow() + timedelta(minutes=3))
     assert (now.count, now.newest_id, now.oldest_id) == (2, second, first)
     assert 179 < now.oldest_seconds < 240
 

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from aggregator import accounts
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.models import Post, utcnow
 from tests.browser import artifact, browser  # noqa: F401  (fixture)
 from tests.conftest import LiveServer

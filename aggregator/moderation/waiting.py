@@ -1,8 +1,10 @@
-"""What waits for a moderator: how many posts, and how long the oldest has waited.
+"""What waits for a moderator (how many posts, how long the oldest has waited) and how each
+moderator wants to be told (their alerts).
 
 Every console page shows the count (tab title, favicon) and warns its moderator when the
 oldest post has waited too long, so this is read after every change batch of the console's
-stream: one query over the waiting posts' few columns, never their text.
+stream: one query over the waiting posts' few columns, never their text. The queue's service
+(`Moderation.waiting`) gives it the queue's own query of pending posts.
 """
 
 from __future__ import annotations
@@ -13,10 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from aggregator.models import Post, utcnow
-from aggregator.post_filter import PostFilter
 from aggregator.store import Store
-
-WAITING = PostFilter(status="pending")
 
 
 @dataclass(frozen=True)
@@ -42,11 +41,12 @@ def since(status: str, collected_at: datetime, edited_at: datetime | None) -> da
     return collected_at
 
 
-def waiting(store: Store, now: datetime | None = None) -> Waiting:
+def summary(store: Store, pending: Any, now: datetime | None = None) -> Waiting:
+    """What waits among the posts of the query `pending` (a select of posts)."""
     now = now or utcnow()
     columns = (Post.id, Post.status, Post.collected_at, Post.edited_at)
     with store.read() as session:
-        rows = list(session.execute(WAITING.select().with_only_columns(*columns)))
+        rows = list(session.execute(pending.with_only_columns(*columns)))
     if not rows:
         return Waiting()
     arrivals = [
