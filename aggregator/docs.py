@@ -9,6 +9,7 @@ from pydantic_core import PydanticUndefined
 
 from aggregator.branding import BrandKeys
 from aggregator.settings import (
+    ConsoleSettings,
     DigestSettings,
     EventSettings,
     LoggingSettings,
@@ -31,6 +32,7 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("[metrics]", MetricsSettings),
     ("[logging]", LoggingSettings),
     ("[branding]", BrandKeys),
+    ("[console]", ConsoleSettings),
 )
 
 

@@ -6,10 +6,14 @@ Every method blocks (the wall runs them in threads); the queries live in `timeli
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, tzinfo
+from typing import Any
 
 from sqlmodel import col, select
 
+from aggregator import export
 from aggregator.models import Post
+from aggregator.moderation.queue import QueueFilter
 from aggregator.store import Store
 from aggregator.timeline import Filter, by_ids, latest, visible
 
@@ -46,3 +50,13 @@ class Posts:
         )
         with self.store.read() as session:
             return list(session.exec(query))
+
+    def export_batch(self, wanted: QueueFilter, after_id: int = 0) -> list[dict[str, Any]]:
+        """The next batch of an export past `after_id`, as rows (aggregator/export.py)."""
+        return export.export_batch(self.store, wanted, after_id)
+
+    def hourly_counts(
+        self, zone: tzinfo, since: datetime | None = None, until: datetime | None = None
+    ) -> list[tuple[str, str, str, str, int]]:
+        """Posts per hour of arrival, source, network and status, for the statistics export."""
+        return export.hourly_counts(self.store, zone, since, until)

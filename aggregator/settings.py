@@ -277,6 +277,17 @@ class LoggingSettings(Section):
     )
 
 
+class ConsoleSettings(Section):
+    notify_after: int = Field(
+        default=120,
+        ge=10,
+        le=86400,
+        strict=True,
+        description="Seconds a post may wait for a decision before the console sends its "
+        "moderators a browser notification (each moderator may choose another delay).",
+    )
+
+
 class Settings(Section):
     event: EventSettings = Field(default_factory=EventSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
@@ -288,6 +299,7 @@ class Settings(Section):
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     branding: BrandKeys = Field(default_factory=BrandKeys)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     # Where the file was read from: word lists and relative paths resolve against it.
     config_dir: Path = Field(default=Path("."), exclude=True)
 

@@ -6,5 +6,6 @@
 - `live_rules` — the rules staff edit in the console, merged with the configured ones;
 - `edits` — an edit at the source judged again, held behind the version staff approved;
 - `decisions` — a moderator's decision on a post, with its log entry and undo;
-- `queue` — the posts waiting for staff, filtered as the console asks.
+- `queue` — the posts waiting for staff, filtered as the console asks;
+- `waiting` — how many posts wait and since when, and how each moderator wants to be told.
 """

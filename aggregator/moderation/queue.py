@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -18,33 +19,45 @@ from aggregator.models import Post
 from aggregator.moderation.decisions import Outcome, decide, restore
 from aggregator.moderation.live_rules import LiveRules
 from aggregator.moderation.rules import Rules
+from aggregator.moderation.waiting import Waiting, summary
 from aggregator.store import Store
 
 STATUSES = ("pending", "approved", "rejected", "retracted", "all")
+TEXT_FIELDS = ("source", "network", "language", "author", "text")
 
 
 @dataclass(frozen=True)
 class QueueFilter:
+    """Which posts a moderator is looking at; the exports take the same filter, with dates.
+
+    One definition serves the query (`select`) and the live check of one post (`accepts`), so a
+    post the queue lists is a post its stream keeps.
+    """
+
     status: str = "pending"
     source: str = ""
+    network: str = ""
     language: str = ""
     author: str = ""
     text: str = ""
+    # Arrival at the source (created_at), from `since` included to `until` excluded, in UTC.
+    since: datetime | None = None
+    until: datetime | None = None
 
     @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> QueueFilter:
-        status = params.get("status", "pending")
-        values = {
-            k: params.get(k, "").strip()[:100] for k in ("source", "language", "author", "text")
-        }
-        return cls(status=status if status in STATUSES else "pending", **values)
+    def from_params(cls, params: Mapping[str, str], default: str = "pending") -> QueueFilter:
+        """The filter of a query string; unknown statuses fall back to `default`."""
+        status = params.get("status", default)
+        values: dict[str, Any] = {k: params.get(k, "").strip()[:100] for k in TEXT_FIELDS}
+        return cls(status=status if status in STATUSES else default, **values)
 
     @classmethod
     def from_query(cls, query: str) -> QueueFilter:
         return cls.from_params(dict(parse_qsl(query.lstrip("?"))))
 
     def query_string(self) -> str:
-        return urlencode({k: v for k, v in asdict(self).items() if v})
+        values = {k: v for k, v in asdict(self).items() if v and k in ("status", *TEXT_FIELDS)}
+        return urlencode(values)
 
     def select(self) -> Any:
         query = select(Post).where(col(Post.deleted).is_(False))
@@ -55,10 +68,9 @@ class QueueFilter:
             )
         elif self.status != "all":
             query = query.where(Post.status == self.status)
-        if self.source:
-            query = query.where(Post.source == self.source)
-        if self.language:
-            query = query.where(Post.language == self.language)
+        for name in ("source", "network", "language"):
+            if value := getattr(self, name):
+                query = query.where(getattr(Post, name) == value)
         if self.author:
             like = f"%{self.author}%"
             query = query.where(
@@ -66,6 +78,10 @@ class QueueFilter:
             )
         if self.text:
             query = query.where(col(Post.text).ilike(f"%{self.text}%"))
+        if self.since is not None:
+            query = query.where(col(Post.created_at) >= self.since)
+        if self.until is not None:
+            query = query.where(col(Post.created_at) < self.until)
         return query
 
     def accepts(self, post: Post) -> bool:
@@ -75,9 +91,12 @@ class QueueFilter:
             not post.deleted
             and (self.status in ("all", post.status) or (self.status == "pending" and edit_waits))
             and self.source in ("", post.source)
+            and self.network in ("", post.network)
             and self.language in ("", post.language)
             and self.author.casefold() in who
             and self.text.casefold() in post.text.casefold()
+            and (self.since is None or post.created_at >= self.since)
+            and (self.until is None or post.created_at < self.until)
         )
 
 
@@ -94,6 +113,10 @@ class Moderation:
     def __init__(self, store: Store, live_rules: LiveRules) -> None:
         self.store = store
         self.live_rules = live_rules
+
+    def waiting(self, now: datetime | None = None) -> Waiting:
+        """How many posts wait for a decision, and since when (the consoles' alerts)."""
+        return summary(self.store, QueueFilter(status="pending").select(), now)
 
     def rules(self) -> Rules:
         """The rules in force: the configured ones with what staff added in the console."""

@@ -31,6 +31,7 @@ NAVIGATION = (
     ("/console/stats", "Statistics", False),
     ("/console/digest", "Digest", False),
     ("/console/users", "Accounts", True),
+    ("/console/notifications", "Notifications", False),
 )
 
 

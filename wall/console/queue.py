@@ -27,6 +27,7 @@ from aggregator.moderation.queue import STATUSES, QueueFilter
 from aggregator.moderation.rules import Rules, normalize_handle
 from wall.bodies import read_json
 from wall.console.common import Console
+from wall.console.waiting import WaitingEvents
 from wall.i18n import translations
 from wall.params import BadRequest, resume_point, whole
 from wall.screens import sse
@@ -168,20 +169,33 @@ class QueueViews:
         store = self.console.store
         start = resumed if resumed is not None else await self.console.run(store.last_seq)
         language = self.console.language(request)
+        # The console's other pages follow only what waits (title, favicon, notifications).
+        cards = request.query_params.get("only") != "waiting"
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         return StreamingResponse(
-            self._stream(wanted, start, language), media_type="text/event-stream", headers=headers
+            self._stream(wanted, start, language, cards),
+            media_type="text/event-stream",
+            headers=headers,
         )
 
-    async def _stream(self, wanted: QueueFilter, seq: int, language: str) -> AsyncIterator[str]:
+    async def _stream(
+        self, wanted: QueueFilter, seq: int, language: str, cards: bool = True
+    ) -> AsyncIterator[str]:
         feed = self.console.app.feed
         yield "retry: 2000\nevent: hello\ndata: console\n\n"
+        told = WaitingEvents(self.console)
+        yield await told.next() or ""
         while True:
             changes = await self.console.run(feed.since, seq)
             if changes:
-                for chunk in await self.console.run(self._render, changes, wanted, language):
-                    yield chunk
+                if cards:
+                    for chunk in await self.console.run(self._render, changes, wanted, language):
+                        yield chunk
+                else:
+                    yield sse("seq", "", changes[-1].seq)
                 seq = changes[-1].seq or seq
+                if waiting := await told.next():
+                    yield waiting
                 continue
             if await feed.wait_beyond(seq, PING_SECONDS) <= seq:
                 yield ": ping\n\n"

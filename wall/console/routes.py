@@ -7,7 +7,9 @@ from starlette.routing import Route
 from wall.console.admin import AdminViews
 from wall.console.common import Console
 from wall.console.digest_preview import DigestPreviewViews
+from wall.console.exports import ExportViews
 from wall.console.login import LoginViews
+from wall.console.notify import NotifyViews
 from wall.console.queue import QueueViews
 from wall.console.reports import ReportViews
 from wall.console.slides import SlideViews
@@ -23,4 +25,6 @@ def routes(console: Console) -> list[Route]:
         *StaffPostViews(console).routes(),
         *DigestPreviewViews(console).routes(),
         *SlideViews(console).routes(),
+        *ExportViews(console).routes(),
+        *NotifyViews(console).routes(),
     ]

@@ -245,6 +245,8 @@
     source.addEventListener("card", (e) => { track(e); place(e.data); });
     source.addEventListener("gone", (e) => { track(e); gone(e.data); });
     source.addEventListener("seq", track);
+    // What waits, for the title, the favicon and the notifications (notify.js).
+    source.addEventListener("waiting", (e) => document.dispatchEvent(new CustomEvent("livewall:waiting", { detail: e.data })));
     source.addEventListener("error", () => {
       live.hidden = true;
       if (source.readyState === EventSource.CLOSED) setTimeout(connect, 3000);
