@@ -107,10 +107,11 @@ def live_stream(app: Livewall) -> dict[str, Any]:
 
 
 def qr_code(url: str) -> Markup:
-    """An inline SVG QR code (drawn by the server: no third-party QR service)."""
+    """An inline SVG QR code (drawn by the server: no third-party QR service). Its text
+    alternative is on the element that holds it (see screen.html): the drawing itself is hidden."""
     code = segno.make(url, error="m")
     svg = code.svg_inline(scale=1, dark="#000", light="#fff", border=2, omitsize=True)
-    return Markup(svg.replace("<svg ", '<svg role="img" ', 1))
+    return Markup(svg.replace("<svg ", '<svg aria-hidden="true" focusable="false" ', 1))
 
 
 BatchKey = tuple[int, str, str]  # after-seq, screen name, language
