@@ -77,6 +77,8 @@ class Staff:
     session_id: int | None = None
     csrf_token: str | None = None
     user_id: int | None = None
+    # The user's own choices (language, shortcuts…), read with the session: no second query.
+    preferences: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def is_admin(self) -> bool:
@@ -224,7 +226,7 @@ def open_session(store: Store, user: User, address: str | None) -> tuple[str, St
     with store.write() as session:
         session.add(row)
         session.add(audit.entry(user.name, "login", address or ""))
-    return key, Staff(user.name, user.role, row.id, row.csrf_token, user.id)
+    return key, Staff(user.name, user.role, row.id, row.csrf_token, user.id, dict(user.preferences))
 
 
 def load_session(
@@ -246,7 +248,7 @@ def load_session(
         return None
     if now - row.last_seen > TOUCH_EVERY:
         _touch(store, row.id, now)
-    return Staff(user.name, user.role, row.id, row.csrf_token, user.id)
+    return Staff(user.name, user.role, row.id, row.csrf_token, user.id, dict(user.preferences))
 
 
 def _touch(store: Store, session_id: int | None, now: datetime) -> None:

@@ -74,6 +74,7 @@ class Console:
             csrf=staff.csrf_token if staff else None,
             navigation=nav,
             here=request.url.path,
+            back=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
             event=self.app.settings.event,
             **context,
         )

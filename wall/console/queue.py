@@ -31,6 +31,7 @@ from aggregator.rules import Rules, normalize_handle
 from aggregator.timeline import by_ids
 from wall.bodies import read_json
 from wall.console.common import Console
+from wall.console.preferences import shortcuts_on
 from wall.i18n import translations
 from wall.params import BadRequest, resume_point, whole
 from wall.screens import sse
@@ -196,6 +197,7 @@ class QueueViews:
             languages=languages,
             seq=seq,
             undo_seconds=UNDO_SECONDS,
+            shortcuts=shortcuts_on(staff),
         )
 
     async def preview(self, request: Request, staff: Staff) -> Response:

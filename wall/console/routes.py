@@ -8,6 +8,7 @@ from aggregator.livewall import Livewall
 from wall.console.admin import AdminViews
 from wall.console.common import Console
 from wall.console.login import LoginViews
+from wall.console.preferences import PreferenceViews
 from wall.console.queue import QueueViews
 from wall.console.reports import ReportViews
 from wall.console.staff_posts import StaffPostViews
@@ -22,4 +23,5 @@ def routes(app: Livewall, templates: Templates) -> list[Route]:
         *AdminViews(console).routes(),
         *ReportViews(console).routes(),
         *StaffPostViews(console).routes(),
+        *PreferenceViews(console).routes(),
     ]
