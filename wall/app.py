@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from aggregator.i18n import LOCALES
 from aggregator.livewall import Livewall
 from aggregator.media_urls import shown_image
 from aggregator.scheduler import create_scheduler, stop_collecting
@@ -24,6 +25,7 @@ from wall.assets import Assets
 from wall.bodies import BodyLimit, BodyTooLarge
 from wall.console import routes as console
 from wall.digest import DigestViews
+from wall.language_cookie import RememberLanguage
 from wall.params import BadRequest, PlainQuery
 from wall.prefetch import Prefetch
 from wall.screens import NETWORK_ICONS, ScreenViews
@@ -102,6 +104,7 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
     web = Starlette(routes=routes, lifespan=lifespan, exception_handlers=refusals)
     web.state.livewall = app
     # The last added is the outermost: every answer, refusals included, gets the headers.
+    web.add_middleware(RememberLanguage, languages=tuple(LOCALES))
     web.add_middleware(PlainQuery)
     web.add_middleware(BodyLimit)
     web.add_middleware(SecurityHeaders)

@@ -50,6 +50,7 @@ BODY_ROUTES: dict[tuple[str, str], int | None] = {
     ("POST", "/console/screens"): DEFAULT_LIMIT,
     ("POST", "/console/sources"): DEFAULT_LIMIT,
     ("POST", "/console/users"): DEFAULT_LIMIT,
+    ("POST", "/console/preferences"): DEFAULT_LIMIT,
     ("POST", "/console/messages"): 5 * MAX_UPLOAD + CHUNK,
 }
 

@@ -1,5 +1,6 @@
-"""Each member of staff's own choices, kept with their account: whether one-letter shortcuts
-work in the queue (WCAG 2.1.4: a speech-input user must be able to turn them off)."""
+"""Each member of staff's own choices, kept with their account: the console's language, and
+whether one-letter shortcuts work in the queue (WCAG 2.1.4: a speech-input user must be able to
+turn them off)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from wall.console.auth import refuse
 from wall.console.common import Console
 from wall.console.forms import field
 from wall.console.login import safe_next
+from wall.i18n import remember_language
 
 SWITCH = {"on": True, "off": False}
 
@@ -42,6 +44,16 @@ class PreferenceViews:
             if wanted not in SWITCH:
                 return refuse(request, 400, f"form field 'shortcuts': {wanted!r} is not on or off")
             changes["shortcuts"] = SWITCH[wanted]
+        if "language" in form:
+            language = field(form, "language")
+            if language not in self.console.app.settings.event.languages:
+                return refuse(request, 400, f"form field 'language': no language {language!r}")
+            changes["language"] = language
         if changes:
-            await self.console.run(self.console.app.accounts.set_preferences, staff.user_id, changes)
-        return RedirectResponse(safe_next(field(form, "next")), status_code=303)
+            await self.console.run(
+                self.console.app.accounts.set_preferences, staff.user_id, changes
+            )
+        answer = RedirectResponse(safe_next(field(form, "next")), status_code=303)
+        if "language" in changes:
+            remember_language(answer, changes["language"])  # this browser too, before any login
+        return answer
