@@ -22,10 +22,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from aggregator import audit
+from aggregator.i18n import N_
 from aggregator.models import User, utc_column, utcnow
 from aggregator.store import Store
 
-ROLES = ("admin", "moderator")
+ROLES = (N_("admin"), N_("moderator"))
 FIRST_ADMIN = "admin"
 # A working day at the event, then log in again; idle sessions end sooner.
 SESSION_LIFETIME = timedelta(hours=14)

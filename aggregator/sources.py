@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from aggregator import audit
+from aggregator.i18n import N_
 from aggregator.models import Post, Source, utcnow
 from aggregator.settings import Settings
 from aggregator.store import Store
@@ -21,8 +22,8 @@ from collectors.base import SourceOptions, needs_staff
 
 # The states a source can be in, as `livewall sources` and the console name them (the
 # console translates them); a failing source's state also says how many runs in a row.
-OK, FAILING, CONFIG_ERROR = "ok", "failing", "config error"
-PAUSED, NEVER_RUN, DISABLED = "paused", "never run", "disabled"
+OK, FAILING, CONFIG_ERROR = N_("ok"), "failing", N_("config error")
+PAUSED, NEVER_RUN, DISABLED = N_("paused"), N_("never run"), N_("disabled")
 IDLE_STATES = (PAUSED, NEVER_RUN, DISABLED)
 TABLE_HEADER = ("SOURCE", "TYPE", "STATE", "LAST SUCCESS", "NEXT ATTEMPT", "POSTS", "LAST ERROR")
 

@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from aggregator import edits
 from aggregator.accounts import Staff
+from aggregator.i18n import N_
 from aggregator.models import Change, Post
 from aggregator.moderation import ACTIONS, NEW_STATUS, ModerationError, Outcome, decide, restore
 from aggregator.rules import Rules, normalize_handle
@@ -37,7 +38,7 @@ from wall.params import BadRequest, resume_point, whole
 from wall.screens import sse
 from wall.security import CSP
 
-STATUSES = ("pending", "approved", "rejected", "retracted", "all")
+STATUSES = (N_("pending"), N_("approved"), N_("rejected"), N_("retracted"), N_("all"))
 PAGE = 200
 UNDO_SECONDS = 10
 # The browser's undo may arrive a moment after its 10 s toast: allow for the round trip.
