@@ -1,6 +1,6 @@
 """The core's commands: the worker, collecting once, sources' health, export, migrations and
 the configuration. The web's, the digest's and the accounts' commands register themselves
-(wall/cli.py, digest/cli.py, accounts_cli.py)."""
+(wall/cli.py, digest_cli.py, accounts_cli.py)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from contextlib import suppress
 from pathlib import Path
 from typing import TextIO
 
+from aggregator.application import Livewall
 from aggregator.commands import Commands, UsageError, prepare_store, print_problems
 from aggregator.config_values import hide_password
 from aggregator.docs import settings_markdown
 from aggregator.environment import check_with_environment
 from aggregator.export import write_export
-from aggregator.livewall import Livewall
 from aggregator.scheduler import create_scheduler, stop_collecting
 from aggregator.settings import Settings, default_config_path
 from aggregator.sources import TABLE_HEADER
@@ -178,7 +178,7 @@ async def run_worker(app: Livewall) -> None:
             loop.add_signal_handler(signum, stop.set)
     # The first post of the morning must not wait for models to load.
     await asyncio.to_thread(app.pipeline.warm)
-    scheduler = create_scheduler(app.harvest, app.settings.zone)
+    scheduler = create_scheduler(app.harvest, app.digest, app.settings.zone)
     scheduler.start()
     streams = StreamRunner(app.harvest)
     await streams.start()

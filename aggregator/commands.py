@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal, TextIO, overload
 
+from aggregator.application import Livewall
 from aggregator.config_problems import ConfigProblem
 from aggregator.environment import environment_problems
-from aggregator.livewall import Livewall
 from aggregator.settings import ConfigError, Settings, check_file, default_config_path
 from aggregator.store import StoreError
 

@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from aggregator import edits, folding
-from aggregator.folding import fold
 from aggregator.language import detect_language
 from aggregator.models import ModerationEntry, Post, Source, utcnow
-from aggregator.rules import PostRules
+from aggregator.moderation import edits, folding
+from aggregator.moderation.folding import fold
+from aggregator.moderation.rules import PostRules
 from aggregator.sanitize import clean_html, plain_text, safe_url, storable, text_to_html
 from aggregator.store import Store
 from collectors.base import Candidate, CollectResult, SourceOptions

@@ -20,7 +20,7 @@ sys.path.insert(0, str(REPO))
 from PIL import Image  # noqa: E402
 
 from aggregator import messages  # noqa: E402
-from aggregator.livewall import Livewall  # noqa: E402
+from aggregator.application import Livewall  # noqa: E402
 from aggregator.settings import settings_from_mapping  # noqa: E402
 from aggregator.store import Store  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
@@ -51,7 +51,7 @@ def build(folder: Path) -> Livewall:
     }
     app = Livewall(settings_from_mapping(raw, REPO / "config" / "x.toml"), store=store, env={})
     ids = seed_demo(app, 18)
-    from aggregator.moderation import decide
+    from aggregator.moderation.decisions import decide
 
     decide(store, ids[16], "feature", "marie")
     messages.send(

@@ -19,7 +19,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from aggregator.livewall import Livewall  # noqa: E402
+from aggregator.application import Livewall  # noqa: E402
 from aggregator.settings import settings_from_mapping  # noqa: E402
 from aggregator.store import Store  # noqa: E402
 from wall.app import create_app  # noqa: E402

@@ -20,7 +20,7 @@ from xml.sax.saxutils import escape
 import pytest
 from sqlmodel import select
 
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.models import Post
 from aggregator.settings import load_settings
 from aggregator.store import Store

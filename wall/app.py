@@ -15,8 +15,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from aggregator.application import Livewall
 from aggregator.i18n import LOCALES
-from aggregator.livewall import Livewall
 from aggregator.media_urls import shown_image
 from aggregator.scheduler import create_scheduler, stop_collecting
 from aggregator.streams import StreamRunner
@@ -61,7 +61,7 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
         await prefetch.start()
         scheduler: AsyncIOScheduler | None = None
         if run_scheduler:
-            scheduler = create_scheduler(app.harvest, app.settings.zone)
+            scheduler = create_scheduler(app.harvest, app.digest, app.settings.zone)
             scheduler.start()
         streams = StreamRunner(app.harvest) if run_scheduler else None
         if streams is not None:

@@ -17,10 +17,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from aggregator.application import Livewall
 from aggregator.digest.models import Digest
 from aggregator.digest.render import EMAIL_ALL_POSTS_LIMIT, body_html, preheader, subject
 from aggregator.i18n import LOCALES
-from aggregator.livewall import Livewall
 from wall.i18n import chosen_language, remembered_language, switch_links
 from wall.templating import Templates
 

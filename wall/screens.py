@@ -26,17 +26,16 @@ from urllib.parse import parse_qs, urlsplit
 import anyio
 import segno
 from markupsafe import Markup
-from sqlmodel import col, select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from aggregator import messages
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.models import Change, Post
 from aggregator.settings import ScreenSettings
-from aggregator.timeline import Filter, by_ids, latest, visible
+from aggregator.timeline import Filter
 from wall.i18n import chosen_language, remembered_language, switch_links
 from wall.params import resume_point
 from wall.security import screen_csp
@@ -91,18 +90,10 @@ def youtube_embed(url: str | None) -> str | None:
 
 def live_stream(app: Livewall) -> dict[str, Any]:
     """The official broadcast live now, if any (blocking: call from a thread)."""
-    query = (
-        visible(select(Post))
-        .where((Post.kind == "live") & (Post.live_state == "live"))
-        .where(col(Post.official).is_(True))
-        .order_by(col(Post.id).desc())
-        .limit(5)
-    )
-    with app.store.read() as session:
-        for post in session.exec(query):
-            embed = youtube_embed(post.url)
-            if embed:
-                return {"live": True, "post_id": post.id, "embed": embed, "title": post.title}
+    for post in app.posts.live_broadcasts():
+        embed = youtube_embed(post.url)
+        if embed:
+            return {"live": True, "post_id": post.id, "embed": embed, "title": post.title}
     return {"live": False}
 
 
@@ -350,7 +341,7 @@ class ScreenViews:
     def _first_render(self, screen: ScreenSettings) -> dict[str, Any]:
         # The sequence is read before the posts: a change in between is replayed, not lost.
         seq = self.app.store.last_seq()
-        posts = latest(self.app.store, FIRST_PAGE, selection=selection(screen), pinned_first=True)
+        posts = self.app.posts.latest(FIRST_PAGE, selection=selection(screen), pinned_first=True)
         stream = live_stream(self.app) if screen.show_stream else {"live": False}
         shown = [m.payload() for m in messages.active(self.app.store, screen.name)]
         return {"seq": seq, "posts": posts, "stream": stream, "messages": shown}
@@ -430,8 +421,7 @@ class ScreenViews:
         last = changes[-1]
         changes = [c for c in changes if c.kind != "queue"]  # the console's, never a screen's
         ids = [c.post_id for c in changes if c.post_id is not None]
-        with self.app.store.read() as session:
-            posts = by_ids(session, ids)
+        posts = self.app.posts.by_ids(ids)
         wanted = selection(screen)
         chunks = []
         for change in changes:

@@ -21,8 +21,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from aggregator import messages
+from aggregator.application import Livewall
 from aggregator.i18n import N_
-from aggregator.livewall import Livewall
 from wall import media
 
 IMAGE_BYTES = media.MAX_BYTES

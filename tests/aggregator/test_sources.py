@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.models import ModerationEntry, Post, Source, utcnow
 from aggregator.settings import Settings
 from aggregator.sources import TABLE_HEADER, source_health

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from aggregator.application import Livewall
 from aggregator.digest.runs import DigestRuns
-from aggregator.livewall import Livewall
 from aggregator.settings import settings_from_mapping
 from aggregator.store import Store
 from tests.aggregator.digest.conftest import PROGRAM

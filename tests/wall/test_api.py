@@ -3,9 +3,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from aggregator.application import Livewall
 from aggregator.ingest import Pipeline
-from aggregator.livewall import Livewall
-from aggregator.rules import BlockedWords, Rules
+from aggregator.moderation.rules import BlockedWords, Rules
 from tests.builders import REQUIRED_POST_FIELDS, candidate, result, source
 
 pytestmark = pytest.mark.anyio

@@ -16,7 +16,7 @@ import pytest
 from starlette.formparsers import MultiPartParser
 from starlette.routing import Route
 
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from collectors.webhook import MAX_BODY as HOOK_LIMIT
 from tests.conftest import LiveServer, SettingsFactory, asgi_client
 from tests.wall.console.conftest import add_staff, login

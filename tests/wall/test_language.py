@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from aggregator import accounts
+from aggregator.application import Livewall
 from aggregator.digest.runs import DigestRuns
-from aggregator.livewall import Livewall
-from aggregator.moderation import decide
+from aggregator.moderation.decisions import decide
 from tests.aggregator.digest.day import DAY, seed_day
 from tests.conftest import asgi_client
 from tests.wall.console.conftest import add_staff, held, login

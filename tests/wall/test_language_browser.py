@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from aggregator.application import Livewall
 from aggregator.digest.runs import DigestRuns
-from aggregator.livewall import Livewall
 from tests.aggregator.digest.day import DAY, seed_day
 from tests.browser import artifact, browser  # noqa: F401  (fixture)
 from tests.conftest import LiveServer

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import col, select
 
+from aggregator.application import Livewall
 from aggregator.ingest import Pipeline
-from aggregator.livewall import Livewall
 from aggregator.models import Post
-from aggregator.moderation import decide
-from aggregator.rules import Rules
+from aggregator.moderation.decisions import decide
+from aggregator.moderation.rules import Rules
 from collectors.base import CollectResult, SourceState
 from collectors.demo import _candidate, bundled_posts
 from tests.builders import source

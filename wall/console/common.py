@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from aggregator.accounts import Staff
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from wall.console.auth import Guard
 from wall.console.sessions import Cookies, secret_key
 from wall.i18n import (

@@ -10,8 +10,8 @@ from starlette.responses import RedirectResponse, Response
 
 from aggregator.accounts import AccountError
 from aggregator.i18n import N_
-from aggregator.live_rules import RuleError
 from aggregator.messages import MessageError
+from aggregator.moderation.live_rules import RuleError
 from wall import params
 
 # Errors a form can cause: shown on the page, never a traceback.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from wall.console.admin import AdminViews
 from wall.console.common import Console
 from wall.console.login import LoginViews

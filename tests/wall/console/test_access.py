@@ -12,7 +12,7 @@ from starlette.routing import Mount, Route
 
 from aggregator import accounts
 from aggregator.accounts import StaffSession
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from tests.wall.console.conftest import PASSWORD, add_staff, login
 
 pytestmark = pytest.mark.anyio

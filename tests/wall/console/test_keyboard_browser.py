@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.models import Post
 from tests.browser import artifact, browser  # noqa: F401  (fixture)
 from tests.conftest import LiveServer

@@ -10,9 +10,9 @@ from typing import Protocol
 
 from sqlmodel import Session
 
-from aggregator.folding import fold, looks_plain
 from aggregator.i18n import N_
 from aggregator.models import Post
+from aggregator.moderation.folding import fold, looks_plain
 from aggregator.settings import Settings
 
 Status = str  # "pending" | "approved" | "rejected"

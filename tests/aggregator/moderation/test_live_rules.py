@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from aggregator import live_rules
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.models import Change, ModerationEntry, Post
-from aggregator.moderation import decide
+from aggregator.moderation import live_rules
+from aggregator.moderation.decisions import decide
 from collectors.base import Author
 from tests.builders import candidate, result, source
 

@@ -7,8 +7,8 @@ from sqlmodel import col, select
 
 from aggregator.ingest import Pipeline
 from aggregator.models import Change, ModerationEntry, Post
-from aggregator.moderation import ModerationError, decide, restore
-from aggregator.rules import Rules
+from aggregator.moderation.decisions import ModerationError, decide, restore
+from aggregator.moderation.rules import Rules
 from aggregator.store import Store
 from tests.builders import candidate, result, source
 

@@ -12,8 +12,10 @@ from aggregator.changes import ChangeFeed
 from aggregator.digest.runs import DigestRuns
 from aggregator.harvest import Harvest, make_http_client
 from aggregator.ingest import Pipeline
-from aggregator.live_rules import LiveRules
 from aggregator.messages import Messages
+from aggregator.moderation.live_rules import LiveRules
+from aggregator.moderation.queue import Moderation
+from aggregator.posts import Posts
 from aggregator.screens import Screens
 from aggregator.settings import Settings
 from aggregator.sources import Sources
@@ -34,6 +36,8 @@ class Livewall:
         self.live_rules = LiveRules(self.store, settings)
         self.pipeline = Pipeline(self.store, self.live_rules, settings.event.languages)
         # The services the web layer and the command line call: each owns its tables' queries.
+        self.posts = Posts(self.store)
+        self.moderation = Moderation(self.store, self.live_rules)
         self.sources = Sources(self.store, settings)
         self.screens = Screens(self.store, settings)
         self.messages = Messages(self.store, [s.name for s in settings.screens])

@@ -14,9 +14,9 @@ from difflib import SequenceMatcher
 
 from sqlmodel import Session, col, select
 
-from aggregator.folding import fold
 from aggregator.models import Post, utcnow
-from aggregator.rules import normalize_handle
+from aggregator.moderation.folding import fold
+from aggregator.moderation.rules import normalize_handle
 
 # Short cheers ("Bravo à tous !") from many real people are not a flood.
 MIN_LENGTH = 25

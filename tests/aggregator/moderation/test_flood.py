@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from aggregator.flood import flood_text, similar
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.models import Post
+from aggregator.moderation.flood import flood_text, similar
 from collectors.base import Author
 from tests.builders import candidate, result, source
 
@@ -22,7 +22,7 @@ def test_tags_links_and_digits_do_not_hide_a_copy() -> None:
 
 
 def test_the_third_account_posting_the_same_text_is_held(livewall: Livewall) -> None:
-    from aggregator import live_rules
+    from aggregator.moderation import live_rules
 
     live_rules.set_mode(livewall.store, "post", "ada")
     for index in range(4):

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from aggregator.folding import fold, looks_plain
 from aggregator.ingest import Pipeline
 from aggregator.models import Post
-from aggregator.rules import BlockedWords, Rules
+from aggregator.moderation.folding import fold, looks_plain
+from aggregator.moderation.rules import BlockedWords, Rules
 from aggregator.store import Store
 from collectors.base import Author
 from tests.builders import candidate, result, source

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from aggregator import edits
 from aggregator.ingest import Pipeline
 from aggregator.models import Change, ModerationEntry, Post
-from aggregator.moderation import ModerationError, decide, restore
-from aggregator.rules import BlockedWords, Rules
+from aggregator.moderation import edits
+from aggregator.moderation.decisions import ModerationError, decide, restore
+from aggregator.moderation.rules import BlockedWords, Rules
 from aggregator.store import Store
 from collectors.base import Author, Media
 from tests.builders import candidate, result, source

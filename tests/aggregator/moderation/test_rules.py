@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aggregator.rules import BlockedWords, Rules, fold, read_word_list
+from aggregator.moderation.rules import BlockedWords, Rules, fold, read_word_list
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def rules(**fields: object) -> Rules:

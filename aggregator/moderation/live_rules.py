@@ -15,10 +15,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from aggregator.flood import FloodRule
 from aggregator.models import ModerationEntry, Post, utc_column, utcnow
-from aggregator.moderation import ModerationError, decide
-from aggregator.rules import BlockedWords, Decision, Rules, normalize_handle
+from aggregator.moderation.decisions import ModerationError, decide
+from aggregator.moderation.flood import FloodRule
+from aggregator.moderation.rules import BlockedWords, Decision, Rules, normalize_handle
 from aggregator.settings import Settings
 from aggregator.store import Store
 

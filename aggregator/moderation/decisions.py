@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from aggregator import edits
 from aggregator.models import ModerationEntry, Post, utcnow
+from aggregator.moderation import edits
 from aggregator.store import Store
 
 ACTIONS = (
