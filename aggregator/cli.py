@@ -141,7 +141,7 @@ async def _collect(app: Livewall, names: list[str]) -> int:
 
 def cmd_sources(args: argparse.Namespace, app: Livewall) -> int:
     prepare_store(app, out=sys.stderr)
-    rows = [TABLE_HEADER, *(health.row() for health in app.sources.health())]
+    rows = [TABLE_HEADER, *(health.row(app.settings.zone) for health in app.sources.health())]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]

@@ -16,6 +16,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from aggregator.application import Livewall
+from aggregator.i18n import LOCALES
 from aggregator.media_urls import shown_image
 from aggregator.scheduler import create_scheduler, stop_collecting
 from aggregator.streams import StreamRunner
@@ -27,6 +28,7 @@ from wall.branding import BrandFiles
 from wall.console import routes as console
 from wall.console.common import Console
 from wall.digest import DigestViews
+from wall.language_cookie import RememberLanguage
 from wall.params import BadRequest, PlainQuery
 from wall.prefetch import Prefetch
 from wall.screens import NETWORK_ICONS, ScreenViews
@@ -114,6 +116,7 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
     # The server calls it when told to stop, so open streams end before it waits for them.
     web.state.close_streams = screens.close
     # The last added is the outermost: every answer, refusals included, gets the headers.
+    web.add_middleware(RememberLanguage, languages=tuple(LOCALES))
     web.add_middleware(PlainQuery)
     web.add_middleware(BodyLimit)
     web.add_middleware(SecurityHeaders)

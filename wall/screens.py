@@ -36,7 +36,7 @@ from aggregator.application import Livewall
 from aggregator.models import Change, Post, utcnow
 from aggregator.settings import ScreenSettings
 from aggregator.timeline import Filter
-from wall.i18n import pick_language
+from wall.i18n import chosen_language, remembered_language, switch_links
 from wall.params import resume_point
 from wall.security import screen_csp
 from wall.templating import Templates
@@ -99,10 +99,11 @@ def live_stream(app: Livewall) -> dict[str, Any]:
 
 
 def qr_code(url: str) -> Markup:
-    """An inline SVG QR code (drawn by the server: no third-party QR service)."""
+    """An inline SVG QR code (drawn by the server: no third-party QR service). Its text
+    alternative is on the element that holds it (see screen.html): the drawing itself is hidden."""
     code = segno.make(url, error="m")
     svg = code.svg_inline(scale=1, dark="#000", light="#fff", border=2, omitsize=True)
-    return Markup(svg.replace("<svg ", '<svg role="img" ', 1))
+    return Markup(svg.replace("<svg ", '<svg aria-hidden="true" focusable="false" ', 1))
 
 
 BatchKey = tuple[int, str, str]  # after-seq, screen name, language
@@ -298,9 +299,11 @@ class ScreenViews:
         return screen
 
     def language(self, request: Request, screen: ScreenSettings | None = None) -> str:
+        """`?lang=`, then the screen's own language (a TV in the hall is set up for it), then
+        this browser's choice (cookie), then the event's first language."""
         languages = self.app.settings.event.languages
-        default = (screen.lang if screen else None) or languages[0]
-        return pick_language(request.query_params.get("lang"), default, languages)
+        own = screen.lang if screen else None
+        return chosen_language(request, languages, own, remembered_language(request))
 
     def scan_url(self, screen: ScreenSettings) -> str:
         return screen.qr_url or f"{self.app.settings.server.public_url}/wall/{screen.name}"
@@ -316,9 +319,11 @@ class ScreenViews:
         )
 
     async def index(self, request: Request) -> Response:
+        language = self.language(request)
         return self.templates.response(
             "wall/index.html",
-            self.language(request),
+            language,
+            switch=switch_links(request, self.app.settings.event.languages, language),
             event=self.app.settings.event,
             screens=self.app.settings.screens,
             public_url=self.app.settings.server.public_url,

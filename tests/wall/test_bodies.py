@@ -51,6 +51,7 @@ BODY_ROUTES: dict[tuple[str, str], int | None] = {
     ("POST", "/console/sources"): DEFAULT_LIMIT,
     ("POST", "/console/users"): DEFAULT_LIMIT,
     ("POST", "/console/notifications"): DEFAULT_LIMIT,
+    ("POST", "/console/preferences"): DEFAULT_LIMIT,
     ("POST", "/console/messages"): 5 * MAX_UPLOAD + CHUNK,
     ("POST", "/api/screens/slides"): MAX_BODY,  # JSON; multipart is MAX_UPLOAD
     ("DELETE", "/api/screens/slides/{slide_id}"): None,

@@ -27,6 +27,7 @@ from aggregator.moderation.queue import STATUSES, QueueFilter
 from aggregator.moderation.rules import Rules, normalize_handle
 from wall.bodies import read_json
 from wall.console.common import Console
+from wall.console.preferences import shortcuts_on
 from wall.console.waiting import WaitingEvents
 from wall.i18n import translations
 from wall.params import BadRequest, resume_point, whole
@@ -123,6 +124,7 @@ class QueueViews:
             languages=languages,
             seq=seq,
             undo_seconds=UNDO_SECONDS,
+            shortcuts=shortcuts_on(staff),
         )
 
     async def preview(self, request: Request, staff: Staff) -> Response:

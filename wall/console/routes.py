@@ -10,6 +10,7 @@ from wall.console.digest_preview import DigestPreviewViews
 from wall.console.exports import ExportViews
 from wall.console.login import LoginViews
 from wall.console.notify import NotifyViews
+from wall.console.preferences import PreferenceViews
 from wall.console.queue import QueueViews
 from wall.console.reports import ReportViews
 from wall.console.slides import SlideViews
@@ -27,4 +28,5 @@ def routes(console: Console) -> list[Route]:
         *SlideViews(console).routes(),
         *ExportViews(console).routes(),
         *NotifyViews(console).routes(),
+        *PreferenceViews(console).routes(),
     ]

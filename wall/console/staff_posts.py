@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from aggregator.accounts import Staff
-from aggregator.i18n import LOCALES
+from aggregator.i18n import LOCALES, N_
 from wall.bodies import UPLOAD_LIMIT, BodyTooLarge, allow, drain, read_form
 from wall.console.auth import refuse
 from wall.console.common import Console
@@ -118,7 +118,7 @@ class StaffPostViews:
         if op == "emergency":
             if field(form, "confirm") != "yes":
                 raise ValueError(
-                    "tick the confirmation box: the emergency message takes over every screen"
+                    N_("tick the confirmation box: the emergency message takes over every screen")
                 )
             await run(messages.send, field(form, "text"), kind="emergency", actor=staff.name)
             return "sent"

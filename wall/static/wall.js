@@ -514,7 +514,17 @@
       },
     };
   }
-  const clockFormat = new Intl.DateTimeFormat(lang, { hour: "numeric", minute: "2-digit" });
+  // The event's time, wherever the TV's own clock is set (a TV left in UTC is common).
+  const clockFormat = eventClock(wall.dataset.zone);
+
+  function eventClock(zone) {
+    const parts = { hour: "numeric", minute: "2-digit" };
+    try {
+      return new Intl.DateTimeFormat(lang, Object.assign({ timeZone: zone || undefined }, parts));
+    } catch (e) {
+      return new Intl.DateTimeFormat(lang, parts); // a TV browser that does not know the zone
+    }
+  }
   const clock = wall.querySelector(".clock");
 
   function refreshTimes() {
