@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from aggregator import audit
+from aggregator.i18n import N_
 from aggregator.messages import IMAGE_NAME, IMAGE_PATH, MessageError
 from aggregator.models import UTCDateTime, _json, utcnow
 from aggregator.store import Store
@@ -177,7 +178,7 @@ def _check_content(kind: str, text: str, image: str | None) -> None:
     if kind not in KINDS:
         raise SlideError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if not text and image is None:
-        raise SlideError("a slide needs a text, an image, or both")
+        raise SlideError(N_("a slide needs a text, an image, or both"))
     if len(text) > MAX_TEXT:
         raise SlideError(f"text is {len(text)} characters long, at most {MAX_TEXT}")
     if image is not None and not IMAGE_NAME.fullmatch(image):
@@ -192,18 +193,20 @@ def _check_screens(screens: Sequence[str], known: Sequence[str]) -> None:
 
 def _check_schedule(starts_at: datetime, ends_at: datetime, now: datetime) -> None:
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
-        raise SlideError("start and end need a time zone")
+        raise SlideError(N_("start and end need a time zone"))
     if ends_at <= starts_at:
-        raise SlideError("the end must come after the start")
+        raise SlideError(N_("the end must come after the start"))
     if ends_at <= now:
-        raise SlideError("the end is already past: the slide would never show")
+        raise SlideError(N_("the end is already past: the slide would never show"))
     if ends_at - starts_at > timedelta(days=MAX_DAYS):
         raise SlideError(f"a slide runs at most {MAX_DAYS} days")
 
 
 def _check_frequency(posts: int | None, seconds: int | None, show: int) -> None:
     if (posts is None) == (seconds is None):
-        raise SlideError("say how often it comes back: every_posts or every_seconds (one of them)")
+        raise SlideError(
+            N_("say how often it comes back: every_posts or every_seconds (one of them)")
+        )
     for name, value, (low, high) in (
         ("every_posts", posts, EVERY_POSTS),
         ("every_seconds", seconds, EVERY_SECONDS),

@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from aggregator.application import Livewall
+from aggregator.i18n import N_
 from aggregator.messages import MessageError
 from aggregator.models import utcnow
 from aggregator.slides import DEFAULT_SHOW_SECONDS, Slide, SlideError, SlidePlan
@@ -130,7 +131,7 @@ def _plan(
 ) -> SlidePlan:
     end = moment(ends_at, zone, "ends_at")
     if end is None:
-        raise SlideError("field 'ends_at' is required: when the slide stops being shown")
+        raise SlideError(N_("field 'ends_at' is required: when the slide stops being shown"))
     start = moment(starts_at, zone, "starts_at") or utcnow()
     return SlidePlan(start, end, show_seconds=show_seconds or DEFAULT_SHOW_SECONDS, **rest)
 
