@@ -16,10 +16,9 @@ from aggregator.accounts import FIRST_ADMIN, ensure_first_admin
 from aggregator.application import Livewall
 from aggregator.commands import Commands, prepare_store
 from aggregator.digest import cli as digest_cli
+from wall import processes
 from wall.app import create_app
-
-# Open event streams would hold a shutdown forever; screens reconnect on their own.
-GRACEFUL_SHUTDOWN_SECONDS = 3
+from wall.processes import GRACEFUL_SHUTDOWN_SECONDS
 
 
 def register(commands: Commands) -> None:
@@ -33,6 +32,12 @@ def register(commands: Commands) -> None:
     for command in (run, serve):
         command.add_argument("--host", help="listen address (default: [server] host)")
         command.add_argument("--port", type=int, help="listen port (default: [server] port)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="web processes sharing the port (more than 1 needs LIVEWALL_SECRET_KEY)",
+    )
 
 
 def build_commands() -> Commands:
@@ -55,10 +60,14 @@ def cmd_run(args: argparse.Namespace, app: Livewall) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, app: Livewall) -> int:
+    workers = processes.check_workers(args.workers, app.env)
+    if workers > 1:
+        return processes.serve_workers(args, app, workers, prepare=_prepare)
     return _serve(args, app, run_scheduler=False)
 
 
-def _serve(args: argparse.Namespace, app: Livewall, run_scheduler: bool) -> int:
+def _prepare(args: argparse.Namespace, app: Livewall, run_scheduler: bool) -> tuple[str, int]:
+    """Migrate, say where everything is, make the first account: (host, port) to listen on."""
     prepare_store(app)
     host = args.host or app.settings.server.host
     port = args.port or app.settings.server.port
@@ -69,6 +78,11 @@ def _serve(args: argparse.Namespace, app: Livewall, run_scheduler: bool) -> int:
     first_password = ensure_first_admin(app.store)
     if first_password is not None:  # the two-command start must reach the console too
         print(first_admin_notice(base, first_password), flush=True)
+    return host, port
+
+
+def _serve(args: argparse.Namespace, app: Livewall, run_scheduler: bool) -> int:
+    host, port = _prepare(args, app, run_scheduler)
     config = uvicorn.Config(
         create_app(app, run_scheduler=run_scheduler),
         host=host,
