@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
-from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -380,114 +378,3 @@ class Accounts:
 
     def set_preferences(self, user_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
         return set_preferences(self.store, user_id, changes)
-
-
-# Login throttling
-
-LOGIN_WINDOW = 15 * 60.0
-FIRST_WAIT = 30.0
-
-
-@dataclass
-class Throttle:
-    """Failed logins per key (an account, an address, a pair) in a sliding window.
-
-    The first `limit` failures cost nothing; past them each try waits twice as long as the
-    one before (from `first_wait`, at most the window), so guessing slows down steadily
-    instead of hitting a wall that also stops the owner for the whole window.
-    """
-
-    limit: int
-    window: float = LOGIN_WINDOW
-    first_wait: float = FIRST_WAIT
-    clock: Callable[[], float] = time.monotonic
-    # Names are the caller's to choose: past this many keys, forgotten ones are dropped.
-    max_keys: int = 10_000
-    _failures: dict[str, deque[float]] = field(default_factory=dict)
-
-    def _recent(self, key: str) -> deque[float]:
-        failures = self._failures.get(key)
-        if failures is None:
-            return deque()
-        horizon = self.clock() - self.window
-        while failures and failures[0] < horizon:
-            failures.popleft()
-        return failures
-
-    def blocked_for(self, key: str) -> float:
-        """Seconds until `key` may try again (0: now)."""
-        failures = self._recent(key)
-        beyond = len(failures) - self.limit
-        if beyond < 0:
-            return 0.0
-        wait = min(self.first_wait * 2 ** min(beyond, 32), self.window)
-        return max(failures[-1] + wait - self.clock(), 0.0)
-
-    def fail(self, key: str) -> None:
-        if key not in self._failures:
-            if len(self._failures) >= self.max_keys:
-                self._prune()
-            self._failures[key] = deque()
-        self._recent(key).append(self.clock())
-
-    def take_back(self, key: str) -> None:
-        """Undo one `fail`: a try counted ahead that turned out not to be a failure."""
-        failures = self._failures.get(key)
-        if failures:
-            failures.pop()
-
-    def forgive(self, key: str) -> None:
-        self._failures.pop(key, None)
-
-    def _prune(self) -> None:
-        for key in [k for k in self._failures if not self._recent(k)]:
-            del self._failures[key]
-        # Still full (many keys at once): the oldest go first, dicts keep insertion order.
-        for key in list(self._failures)[: max(len(self._failures) - self.max_keys * 9 // 10, 0)]:
-            del self._failures[key]
-
-
-@dataclass
-class LoginThrottle:
-    """Who may try a password now, counted three ways:
-
-    - an account from one address (`pair`): one guesser at one account, a few tries;
-    - an account from anywhere (`account`), with a higher ceiling: many addresses at one
-      account, while one guesser alone never locks its owner (at another address) out;
-    - an address, whatever the account (`address`): one address trying many accounts.
-
-    A try is counted before its password is checked, in the same step as the check of the
-    counts (`reserve`), so simultaneous tries cannot all pass a count none has raised yet.
-    A try that succeeds, or that was not checked after all, is taken back.
-
-    Kept in memory by the web process: a restart forgives, which is acceptable for slowing
-    down guessing. The view only calls `reserve`, `succeeded` and `unchecked`: the counts
-    can move to the store (one transaction each) without changing it.
-    """
-
-    pair: Throttle = field(default_factory=lambda: Throttle(limit=5))
-    account: Throttle = field(default_factory=lambda: Throttle(limit=50))
-    address: Throttle = field(default_factory=lambda: Throttle(limit=30))
-
-    def _keys(self, account: str, address: str) -> list[tuple[Throttle, str]]:
-        name = account.strip().casefold()[:100]
-        return [(self.pair, f"{name}\n{address}"), (self.account, name), (self.address, address)]
-
-    def reserve(self, account: str, address: str) -> float:
-        """Count a try now and return 0, or return the seconds to wait (nothing counted)."""
-        keys = self._keys(account, address)
-        wait = max(throttle.blocked_for(key) for throttle, key in keys)
-        if wait == 0:
-            for throttle, key in keys:
-                throttle.fail(key)
-        return wait
-
-    def succeeded(self, account: str, address: str) -> None:
-        """The password was right: the try is no failure, and this pair's typos are forgiven
-        (not the account's: its owner logging in must not reset a guesser elsewhere)."""
-        self.unchecked(account, address)
-        self.pair.forgive(self._keys(account, address)[0][1])
-
-    def unchecked(self, account: str, address: str) -> None:
-        for throttle, key in self._keys(account, address):
-            throttle.take_back(key)

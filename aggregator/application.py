@@ -12,6 +12,7 @@ from aggregator.changes import ChangeFeed
 from aggregator.digest.runs import DigestRuns
 from aggregator.harvest import Harvest, make_http_client
 from aggregator.ingest import Pipeline
+from aggregator.logins import LoginThrottle
 from aggregator.messages import Messages
 from aggregator.moderation.live_rules import LiveRules
 from aggregator.moderation.queue import Moderation
@@ -42,6 +43,8 @@ class Livewall:
         self.screens = Screens(self.store, settings)
         self.messages = Messages(self.store, [s.name for s in settings.screens])
         self.accounts = Accounts(self.store)
+        # Failed logins are counted in the store: every web process sees the same counts.
+        self.logins = LoginThrottle(self.store)
         self.digest = DigestRuns(settings, self.store, self.env)
         self._http: httpx.AsyncClient | None = None
         self._harvest: Harvest | None = None
