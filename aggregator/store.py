@@ -146,6 +146,14 @@ class Store:
             raise StoreError(f"cannot open the store {self.safe_url}: {exc.orig}") from None
 
     @property
+    def file(self) -> str | None:
+        """The SQLite file's path (None on PostgreSQL and for an in-memory database)."""
+        database = self.engine.url.database
+        if not self.is_sqlite or not database or database == ":memory:":
+            return None
+        return database
+
+    @property
     def libpq_url(self) -> str:
         """The URL for a plain psycopg connection (the LISTEN connection)."""
         return self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)

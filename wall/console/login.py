@@ -48,7 +48,9 @@ class PasswordChecks:
         self.slots = asyncio.Semaphore(at_once)
         self.pending = 0  # checking or waiting their turn
         self.running = 0
-        self.peak = 0  # the most checked at once, and how many in all (for tests and bench)
+        # The most checked at once, in line at once, and how many in all (for tests and bench).
+        self.peak = 0
+        self.peak_pending = 0
         self.checked = 0
 
     @property
@@ -59,6 +61,7 @@ class PasswordChecks:
         if self.full:
             raise Busy(f"{self.pending} password checks already under way")
         self.pending += 1
+        self.peak_pending = max(self.peak_pending, self.pending)
         try:
             async with self.slots:
                 self.running += 1

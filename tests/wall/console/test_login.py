@@ -86,7 +86,9 @@ async def test_a_hundred_logins_at_once_check_two_passwords_at_a_time(
         )
     codes = [answer.status_code for answer in answers]
     assert set(codes) == {401, 503} and codes.count(401) == checks.checked
-    assert checks.peak <= CHECKS_AT_ONCE and checks.checked <= CHECKS_AT_ONCE + CHECKS_WAITING
+    # The tries are counted in the store one at a time, so they reach the checks spread
+    # out and more than ten may be checked in all; never more than ten in line at once.
+    assert checks.peak <= CHECKS_AT_ONCE and checks.peak_pending <= CHECKS_AT_ONCE + CHECKS_WAITING
     busy = next(answer for answer in answers if answer.status_code == 503)
     assert busy.headers["retry-after"] == "5" and "Trop de connexions" in busy.text
     # Generous: the test process itself moves a little. Before, it grew by about 2 GiB.
