@@ -24,6 +24,10 @@ from wall.app import create_app
 
 # Open event streams would hold a shutdown forever; screens reconnect on their own.
 GRACEFUL_SHUTDOWN_SECONDS = 3
+# uvicorn kills a worker that does not answer its health check in time (5 s by default): a
+# worker loading its language models on a busy 2-core machine can take longer, and would be
+# killed and started again forever.
+WORKER_HEALTHCHECK_SECONDS = 60
 Prepare = Callable[[argparse.Namespace, Livewall, bool], tuple[str, int]]
 
 
@@ -57,6 +61,7 @@ def serve_workers(args: argparse.Namespace, app: Livewall, workers: int, prepare
             log_level="warning",
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
             proxy_headers=True,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )
     print("livewall stopped.", flush=True)
     return 0
