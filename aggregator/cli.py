@@ -1,6 +1,6 @@
 """The core's commands: the worker, collecting once, sources' health, export, migrations and
 the configuration. The web's, the digest's and the accounts' commands register themselves
-(wall/cli.py, digest/cli.py, accounts_cli.py)."""
+(wall/cli.py, digest_cli.py, accounts_cli.py)."""
 
 from __future__ import annotations
 
@@ -178,7 +178,7 @@ async def run_worker(app: Livewall) -> None:
             loop.add_signal_handler(signum, stop.set)
     # The first post of the morning must not wait for models to load.
     await asyncio.to_thread(app.pipeline.warm)
-    scheduler = create_scheduler(app.harvest, app.settings.zone)
+    scheduler = create_scheduler(app.harvest, app.digest, app.settings.zone)
     scheduler.start()
     streams = StreamRunner(app.harvest)
     await streams.start()

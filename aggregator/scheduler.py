@@ -19,9 +19,10 @@ TICK_SECONDS = 1.0
 
 
 def create_scheduler(
-    harvest: Harvest, zone: ZoneInfo, tick: float = TICK_SECONDS
+    harvest: Harvest, digest: DigestRuns, zone: ZoneInfo, tick: float = TICK_SECONDS
 ) -> AsyncIOScheduler:
-    """A scheduler that starts due sources every tick; start it inside a running event loop."""
+    """A scheduler that starts due sources every tick and builds each day's digest; start it
+    inside a running event loop."""
     scheduler = AsyncIOScheduler(timezone=zone)
     scheduler.add_job(
         _tick,
@@ -36,7 +37,7 @@ def create_scheduler(
         misfire_grace_time=30,
         next_run_time=datetime.now(zone),  # the first tick at once: a wall is alive at start
     )
-    add_digest_jobs(scheduler, DigestRuns(harvest.settings, harvest.store, harvest.context.env))
+    add_digest_jobs(scheduler, digest)
     return scheduler
 
 

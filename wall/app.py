@@ -62,7 +62,7 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
         await prefetch.start()
         scheduler: AsyncIOScheduler | None = None
         if run_scheduler:
-            scheduler = create_scheduler(app.harvest, app.settings.zone)
+            scheduler = create_scheduler(app.harvest, app.digest, app.settings.zone)
             scheduler.start()
         streams = StreamRunner(app.harvest) if run_scheduler else None
         if streams is not None:

@@ -10,12 +10,11 @@ from collections.abc import Sequence
 
 import uvicorn
 
-from aggregator import accounts_cli
+from aggregator import accounts_cli, digest_cli
 from aggregator import cli as core_cli
 from aggregator.accounts import FIRST_ADMIN, ensure_first_admin
 from aggregator.application import Livewall
 from aggregator.commands import Commands, prepare_store
-from aggregator.digest import cli as digest_cli
 from wall import processes
 from wall.app import create_app
 from wall.processes import GRACEFUL_SHUTDOWN_SECONDS
