@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
 import uvicorn
 
-from aggregator import accounts_cli, digest_cli
+from aggregator import accounts_cli, digest_cli, ops_cli
 from aggregator import cli as core_cli
 from aggregator.accounts import FIRST_ADMIN, ensure_first_admin
 from aggregator.application import Livewall
@@ -18,6 +21,9 @@ from aggregator.commands import Commands, prepare_store
 from wall import processes
 from wall.app import create_app
 from wall.processes import GRACEFUL_SHUTDOWN_SECONDS
+from wall.server import Server, bind
+
+log = logging.getLogger("livewall")
 
 
 def register(commands: Commands) -> None:
@@ -43,10 +49,11 @@ def build_commands() -> Commands:
     commands = Commands.program(
         "livewall", "Live-coverage aggregator for events: wall, console, digest."
     )
-    # The order of `livewall --help`: the web, the core's, then the digest and the accounts.
+    # The order of `livewall --help`: the web, the core's, the operators', the digest, the accounts.
     for package_register in (
         register,
         core_cli.register,
+        ops_cli.register,
         digest_cli.register,
         accounts_cli.register,
     ):
@@ -61,40 +68,58 @@ def cmd_run(args: argparse.Namespace, app: Livewall) -> int:
 def cmd_serve(args: argparse.Namespace, app: Livewall) -> int:
     workers = processes.check_workers(args.workers, app.env)
     if workers > 1:
-        return processes.serve_workers(args, app, workers, prepare=_prepare)
+        return processes.serve_workers(args, app, workers, announce)
     return _serve(args, app, run_scheduler=False)
 
 
-def _prepare(args: argparse.Namespace, app: Livewall, run_scheduler: bool) -> tuple[str, int]:
-    """Migrate, say where everything is, make the first account: (host, port) to listen on."""
-    prepare_store(app)
+def _serve(args: argparse.Namespace, app: Livewall, run_scheduler: bool) -> int:
     host = args.host or app.settings.server.host
     port = args.port or app.settings.server.port
-    base = (
-        f"http://{host}:{port}" if host not in ("0.0.0.0", "::") else app.settings.server.public_url
-    )
-    print(banner(app, base, run_scheduler), flush=True)
-    first_password = ensure_first_admin(app.store)
-    if first_password is not None:  # the two-command start must reach the console too
-        print(first_admin_notice(base, first_password), flush=True)
-    return host, port
-
-
-def _serve(args: argparse.Namespace, app: Livewall, run_scheduler: bool) -> int:
-    host, port = _prepare(args, app, run_scheduler)
+    listening = bind(host, port)  # first: a busy port stops us before anything has started
+    app = processes.listening_on(app, host, port)
+    announce(app, run_scheduler)
+    web = create_app(app, run_scheduler=run_scheduler)
     config = uvicorn.Config(
-        create_app(app, run_scheduler=run_scheduler),
-        host=host,
-        port=port,
+        web,
+        # Our own access log (wall/access_log.py) and our handler: uvicorn configures none.
+        log_config=None,
+        access_log=False,
         log_level="warning",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         proxy_headers=True,
     )
-    # uvicorn re-raises Ctrl+C after its graceful shutdown: for us that is a normal stop.
+    server = Server(config, web.state.close_streams)
+    role = "run (web and collectors)" if run_scheduler else "serve (web only)"
+    where = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    log.info(
+        "livewall started: %s, pid %d, on %s, public address %s",
+        role,
+        os.getpid(),
+        where,
+        app.settings.server.public_url,
+    )
+    # uvicorn raises the stopping signal again once it has shut down; SIGTERM then ends the
+    # program like Ctrl+C does (KeyboardInterrupt, caught below), not with status -15.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.Server(config).run()
-    print("livewall stopped.", flush=True)
+        server.run(sockets=[listening])
+    log.info("livewall stopped: %s", _count(server.streams_closed, "stream") + " closed")
+    print(f"livewall stopped: {_count(server.streams_closed, 'stream')} closed.", flush=True)
     return 0
+
+
+def announce(app: Livewall, run_scheduler: bool) -> None:
+    """Migrate, say where everything is, and make the first account if there is none."""
+    base = app.settings.server.public_url
+    prepare_store(app)
+    print(banner(app, base, run_scheduler), flush=True)
+    first_password = ensure_first_admin(app.store)
+    if first_password is not None:  # the two-command start must reach the console too
+        print(first_admin_notice(base, first_password), flush=True)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' if number != 1 else ''}"
 
 
 def banner(app: Livewall, base: str, run_scheduler: bool) -> str:

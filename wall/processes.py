@@ -2,7 +2,7 @@
 
 uvicorn's own supervisor starts the processes (and starts again one that dies); each builds
 its application from the same configuration file, which the parent names in the environment
-the children inherit. What must agree between processes is in the store (sessions, login
+the children inherit, with the address it listens on. What must agree between processes is in the store (sessions, login
 throttling, undo, the change sequence) or derived from LIVEWALL_SECRET_KEY (the cookies' and
 the media URLs' signatures), which is why several processes refuse to start without it.
 """
@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 import uvicorn
 from starlette.applications import Starlette
 
+from aggregator import logs
 from aggregator.application import Livewall
 from aggregator.commands import UsageError, load_config
 from aggregator.settings import CONFIG_ENV, SESSION_KEY_ENV, default_config_path
@@ -28,7 +29,9 @@ GRACEFUL_SHUTDOWN_SECONDS = 3
 # worker loading its language models on a busy 2-core machine can take longer, and would be
 # killed and started again forever.
 WORKER_HEALTHCHECK_SECONDS = 60
-Prepare = Callable[[argparse.Namespace, Livewall, bool], tuple[str, int]]
+# host:port, from the parent to its web processes (their public address follows it).
+LISTEN_ENV = "LIVEWALL_WORKERS_LISTEN"
+Announce = Callable[[Livewall, bool], None]
 
 
 def check_workers(workers: int, env: Mapping[str, str]) -> int:
@@ -45,10 +48,21 @@ def check_workers(workers: int, env: Mapping[str, str]) -> int:
     return workers
 
 
-def serve_workers(args: argparse.Namespace, app: Livewall, workers: int, prepare: Prepare) -> int:
+def listening_on(app: Livewall, host: str, port: int) -> Livewall:
+    """The application for a server on `host`:`port` (from the command line, if it moved)."""
+    if (host, port) == (app.settings.server.host, app.settings.server.port):
+        return app
+    return Livewall(app.settings.listening_on(host, port), store=app.store, env=app.env)
+
+
+def serve_workers(args: argparse.Namespace, app: Livewall, workers: int, announce: Announce) -> int:
     """Migrate once here, then run `workers` web processes until Ctrl+C or SIGTERM."""
-    host, port = prepare(args, app, False)
+    host = args.host or app.settings.server.host
+    port = args.port or app.settings.server.port
+    app = listening_on(app, host, port)
+    announce(app, False)
     os.environ[CONFIG_ENV] = str((args.config or default_config_path()).resolve())
+    os.environ[LISTEN_ENV] = f"{host}:{port}"
     app.store.dispose()  # the parent serves nothing: its connections would only idle
     print(f"  web processes: {workers} on port {port}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
@@ -58,6 +72,8 @@ def serve_workers(args: argparse.Namespace, app: Livewall, workers: int, prepare
             workers=workers,
             host=host,
             port=port,
+            log_config=None,  # each process configures livewall's own (web_app)
+            access_log=False,
             log_level="warning",
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
             proxy_headers=True,
@@ -70,4 +86,7 @@ def serve_workers(args: argparse.Namespace, app: Livewall, workers: int, prepare
 def web_app() -> Starlette:
     """One web process's application (called by uvicorn in each child process)."""
     settings = load_config(default_config_path(), keeps_running=False)
-    return create_app(Livewall(settings), run_scheduler=False)
+    logs.configure(settings.logging, keeps_running=True)
+    host, _, port = os.environ.get(LISTEN_ENV, "").rpartition(":")
+    app = Livewall(settings)
+    return create_app(listening_on(app, host, int(port)) if host else app, run_scheduler=False)

@@ -33,7 +33,7 @@ from starlette.routing import Route
 
 from aggregator import messages
 from aggregator.application import Livewall
-from aggregator.models import Change, Post
+from aggregator.models import Change, Post, utcnow
 from aggregator.settings import ScreenSettings
 from aggregator.timeline import Filter
 from wall.i18n import pick_language
@@ -57,6 +57,7 @@ FIRST_PAGE = 30
 NETWORK_ICONS = frozenset(
     ("mastodon", "bluesky", "youtube", "feed", "web", "x", "instagram", "facebook", "linkedin")
 )
+EVENT_NAME = re.compile(r"^event: (\w+)$", re.MULTILINE)
 VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 EMBED = "https://www.youtube-nocookie.com/embed/{}?autoplay=1&mute=1&playsinline=1&rel=0"
 
@@ -272,6 +273,15 @@ class ScreenViews:
         self.app = app
         self.templates = templates
         self.batches = Batches(self._batch, lambda: app.feed.seq)
+        self.open_streams = 0
+        self.closing = False
+
+    def close(self) -> int:
+        """End every screen's stream (the server is stopping; screens reconnect on their own
+        to the next one); return how many were open. Call it on the event loop's thread."""
+        self.closing = True
+        self.app.feed.wake()
+        return self.open_streams
 
     def routes(self) -> list[Route]:
         return [
@@ -325,6 +335,8 @@ class ScreenViews:
             screen=screen,
             qr=qr_code(self.scan_url(screen)),
             scan_url=self.scan_url(screen),
+            # The server's clock: a screen whose own clock is off still keeps slides' times.
+            now=utcnow().isoformat(),
             **state,
         )
         response.headers["Content-Security-Policy"] = screen_csp(
@@ -339,7 +351,9 @@ class ScreenViews:
         posts = self.app.posts.latest(FIRST_PAGE, selection=selection(screen), pinned_first=True)
         stream = live_stream(self.app) if screen.show_stream else {"live": False}
         shown = [m.payload() for m in messages.active(self.app.store, screen.name)]
-        return {"seq": seq, "posts": posts, "stream": stream, "messages": shown}
+        # Every slide not yet over: the screen keeps their schedule itself, offline too.
+        slides = [s.payload() for s in self.app.slides.pending(screen.name)]
+        return {"seq": seq, "posts": posts, "stream": stream, "messages": shown, "slides": slides}
 
     async def events(self, request: Request) -> Response:
         screen = self._screen(request)
@@ -359,7 +373,23 @@ class ScreenViews:
             )
         else:
             stream = self._stream(screen, start, language, replay=start < current)
-        return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
+        return StreamingResponse(
+            self._counted(stream), media_type="text/event-stream", headers=headers
+        )
+
+    async def _counted(self, stream: AsyncIterator[str]) -> AsyncIterator[str]:
+        """The stream, counted in the metrics: open while it runs, each event by name."""
+        metrics = self.app.metrics
+        metrics.streams_open.inc()
+        self.open_streams += 1
+        try:
+            async for chunk in stream:
+                yield chunk
+                for name in EVENT_NAME.findall(chunk):
+                    metrics.events_sent.labels(name).inc()
+        finally:
+            metrics.streams_open.dec()
+            self.open_streams -= 1
 
     async def _resume(self, asked: int | None) -> tuple[int, int]:
         """(where the stream starts, the store's sequence now)."""
@@ -384,7 +414,7 @@ class ScreenViews:
         self, screen: ScreenSettings, seq: int, language: str, replay: bool
     ) -> AsyncIterator[str]:
         yield self._hello()
-        while True:
+        while not self.closing:
             try:
                 chunks, last = await self.batches.after(seq, screen, language, replay)
             except Busy:
@@ -396,6 +426,8 @@ class ScreenViews:
                 seq = last
                 continue
             moved = await self.app.feed.wait_beyond(seq, PING_SECONDS)
+            if self.closing:
+                return
             if moved <= seq:
                 # An event, not a comment: it keeps proxies (nginx: 60 s) from closing a quiet
                 # stream, and lets the screen see that a silent stream is still alive.
@@ -455,7 +487,7 @@ class ScreenViews:
 def _for_screen(change: Change, name: str) -> bool:
     if change.screen is not None and change.screen != name:
         return False
-    if change.kind == "message":
+    if change.kind in ("message", "slide"):
         wanted = change.payload.get("screens") or []
         return not wanted or name in wanted
     return True

@@ -23,11 +23,13 @@ T = TypeVar("T")
 NAVIGATION = (
     ("/console", "Queue", False),
     ("/console/messages", "Staff posts", False),
+    ("/console/slides", "Slides", False),
     ("/console/rules", "Rules", True),
     ("/console/screens", "Screens", True),
     ("/console/sources", "Sources", True),
     ("/console/audit", "Audit log", False),
     ("/console/stats", "Statistics", False),
+    ("/console/digest", "Digest", False),
     ("/console/users", "Accounts", True),
 )
 

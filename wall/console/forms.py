@@ -29,6 +29,8 @@ NOTICES = {
     "user": "Account saved.",
     "sent": "The message is on the screens.",
     "cleared": "The message is taken down.",
+    "scheduled": "The slide is scheduled.",
+    "taken-down": "The slide is taken down.",
 }
 
 

@@ -75,7 +75,11 @@ class StaffPostViews:
         staff, _ = await self.console.guard.staff(request)
         if staff is None:
             return refuse(request, 401, "log in first (or send an API token)")
-        return await self.messages(request, staff, self._say(request, error), error.status)
+        return await self.again(request, staff, self._say(request, error), error.status)
+
+    async def again(self, request: Request, staff: Staff, error: str, status: int) -> Response:
+        """The page of this form again, with what was wrong."""
+        return await self.messages(request, staff, error, status)
 
     def _say(self, request: Request, error: Exception) -> str:
         if isinstance(error, ImageRefused):

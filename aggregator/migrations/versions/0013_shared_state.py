@@ -1,7 +1,7 @@
 """shared state: failed logins and undoable decisions, for several web processes
 
-Revision ID: 0012_shared_state
-Revises: 0010_user_preferences
+Revision ID: 0013_shared_state
+Revises: 0012_slides
 Create Date: 2026-11-28 09:00:00
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 from aggregator.migrations import column_types
 
-revision: str = "0012_shared_state"
-down_revision: str | None = "0010_user_preferences"
+revision: str = "0013_shared_state"
+down_revision: str | None = "0012_slides"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
