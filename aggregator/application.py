@@ -12,6 +12,7 @@ from aggregator.changes import ChangeFeed
 from aggregator.digest.runs import DigestRuns
 from aggregator.harvest import Harvest, make_http_client
 from aggregator.ingest import Pipeline
+from aggregator.logins import LoginThrottle
 from aggregator.messages import Messages
 from aggregator.metrics import Metrics
 from aggregator.moderation.live_rules import LiveRules
@@ -49,6 +50,8 @@ class Livewall:
         self.messages = Messages(self.store, [s.name for s in settings.screens])
         self.slides = Slides(self.store, [s.name for s in settings.screens])
         self.accounts = Accounts(self.store)
+        # Failed logins are counted in the store: every web process sees the same counts.
+        self.logins = LoginThrottle(self.store)
         self.digest = DigestRuns(settings, self.store, self.env, self.metrics)
         self._http: httpx.AsyncClient | None = None
         self._harvest: Harvest | None = None

@@ -1,9 +1,10 @@
 """The change feed: screens and consoles wait here for the store's change sequence to move.
 
-In one process the pipeline wakes waiters directly. Across processes (a `worker` beside
-`serve`) PostgreSQL's LISTEN/NOTIFY does, on a dedicated connection; the store's sequence is
-also polled, which is the only way on SQLite and covers notifications missed while the
-listening connection was down (PostgreSQL never replays them).
+In one process the store wakes waiters directly once a write commits. Across processes (a
+`worker` beside `serve`, several web processes) PostgreSQL's LISTEN/NOTIFY does, on a
+dedicated connection; on SQLite a watcher of the file's `data_version` does (write_watch.py).
+The store's sequence is also polled, slowly, as a last resort: it covers notifications missed
+while the listening connection was down (PostgreSQL never replays them).
 """
 
 from __future__ import annotations
@@ -19,20 +20,31 @@ from sqlmodel import col, select
 
 from aggregator.models import Change
 from aggregator.store import NOTIFY_CHANNEL, Store
+from aggregator.write_watch import WATCH_SECONDS, WriteWatcher
 
-POLL_SECONDS = 0.5
+# Only the fallback: the listener or the watcher wakes waiters within milliseconds.
+POLL_SECONDS = 5.0
 log = logging.getLogger("livewall.changes")
 
 
 class ChangeFeed:
-    def __init__(self, store: Store, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(
+        self,
+        store: Store,
+        poll_seconds: float = POLL_SECONDS,
+        watch_seconds: float | None = WATCH_SECONDS,
+    ) -> None:
+        """`watch_seconds`: how often a SQLite file is checked for other processes' writes
+        (None: never, the feed then wakes only when told or polled)."""
         self.store = store
         self.poll_seconds = poll_seconds
+        self.watch_seconds = watch_seconds
         self.seq = 0
         self._moved = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._poller: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
+        self._watcher: WriteWatcher | None = None
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -41,8 +53,14 @@ class ChangeFeed:
         self._poller = asyncio.create_task(self._poll(), name="livewall-change-poll")
         if not self.store.is_sqlite:
             self._listener = asyncio.create_task(self._listen(), name="livewall-change-listen")
+        elif self.watch_seconds is not None and self.store.file is not None:
+            self._watcher = WriteWatcher(self.store.file, self._catch_up, self.watch_seconds)
+            self._watcher.start()
 
     async def stop(self) -> None:
+        if self._watcher is not None:
+            await anyio.to_thread.run_sync(self._watcher.stop)
+            self._watcher = None
         for task in (self._poller, self._listener):
             if task is not None:
                 task.cancel()
@@ -55,6 +73,13 @@ class ChangeFeed:
         if self._loop is None or self._loop.is_closed():
             return
         self._loop.call_soon_threadsafe(self._advance, seq)
+
+    def _catch_up(self) -> None:
+        """Another process wrote: read where the sequence is (from the watcher's thread)."""
+        try:
+            self.notify(self.store.last_seq())
+        except Exception as exc:  # a store hiccup must not end the watch; the poll covers it
+            log.warning("reading the change sequence failed (%s)", exc)
 
     def _advance(self, seq: int) -> None:
         if seq > self.seq:

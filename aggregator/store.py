@@ -25,7 +25,8 @@ from aggregator.models import Change, utcnow
 if TYPE_CHECKING:
     from alembic.config import Config
 
-BUSY_TIMEOUT_MS = 15_000
+# How long a write waits for SQLite's one writer before it is refused (StoreBusy).
+BUSY_TIMEOUT = 15.0
 # Any constant unique to livewall: serializes change-sequence writers on PostgreSQL.
 CHANGE_LOCK_KEY = 0x11FE_0A11
 NOTIFY_CHANNEL = "livewall_changes"
@@ -37,15 +38,35 @@ class StoreError(Exception):
     """The store cannot be used as configured (unreachable server, read-only file, WAL refused)."""
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cursor = dbapi_conn.cursor()
-    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-    if mode.lower() not in ("wal", "memory"):
-        raise StoreError(f"SQLite refused WAL mode (journal_mode is {mode!r})")
-    cursor.execute("PRAGMA synchronous = NORMAL")
-    cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.close()
+class StoreBusy(Exception):
+    """Another writer held SQLite's lock longer than the busy timeout: try again shortly (a
+    web request answers 503 with Retry-After, never 500)."""
+
+
+def _sqlite_pragmas(busy_timeout: float) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode.lower() not in ("wal", "memory"):
+            raise StoreError(f"SQLite refused WAL mode (journal_mode is {mode!r})")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    return on_connect
+
+
+@contextmanager
+def _busy_refused() -> Iterator[None]:
+    """SQLite's "database is locked" (the busy timeout ran out) becomes StoreBusy."""
+    try:
+        yield
+    except sa.exc.OperationalError as exc:
+        name = str(getattr(exc.orig, "sqlite_errorname", ""))
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(exc.orig):
+            raise StoreBusy(f"the store is busy: {exc.orig}") from exc
+        raise
 
 
 def _sqlite_begin(conn: sa.Connection) -> None:
@@ -53,14 +74,14 @@ def _sqlite_begin(conn: sa.Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
-def create_engine(url: str) -> Engine:
+def create_engine(url: str, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
     if url.startswith("sqlite"):
         _ensure_parent(url)
         # isolation_level=None: pysqlite issues no BEGIN of its own, we do (see _sqlite_begin).
         engine = sa.create_engine(
             url, connect_args={"isolation_level": None, "check_same_thread": False}
         )
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "connect", _sqlite_pragmas(busy_timeout))
         sa.event.listen(engine, "begin", _sqlite_begin)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -73,9 +94,11 @@ def _ensure_parent(url: str) -> None:
 
 
 class Store:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, busy_timeout: float = BUSY_TIMEOUT) -> None:
+        """`busy_timeout`: seconds a SQLite write waits for another writer (then StoreBusy)."""
         self.url = url
-        self.engine = create_engine(url)
+        self.busy_timeout = busy_timeout
+        self.engine = create_engine(url, busy_timeout)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._write_engine = self.engine.execution_options(livewall_write=True)
         # One writer per process on SQLite: waiting here is cheaper than on the file lock.
@@ -89,18 +112,19 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session:
+        with _busy_refused(), Session(self.engine, expire_on_commit=False) as session:
             yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A writing transaction, committed on success and rolled back on any error; the
-        changes it recorded are published after the commit, so no caller can forget to."""
+        changes it recorded are published after the commit, so no caller can forget to.
+        StoreBusy when another writer keeps SQLite's lock past the busy timeout."""
         lock = self._write_lock
-        if lock is not None:
-            lock.acquire()
+        if lock is not None and not lock.acquire(timeout=self.busy_timeout):
+            raise StoreBusy(f"another write of this process held the store {self.busy_timeout} s")
         try:
-            with Session(self._write_engine, expire_on_commit=False) as session:
+            with _busy_refused(), Session(self._write_engine, expire_on_commit=False) as session:
                 if not self.is_sqlite:
                     session.execute(
                         sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHANGE_LOCK_KEY}
@@ -144,6 +168,14 @@ class Store:
                 conn.execute(sa.text("SELECT 1"))
         except sa.exc.OperationalError as exc:
             raise StoreError(f"cannot open the store {self.safe_url}: {exc.orig}") from None
+
+    @property
+    def file(self) -> str | None:
+        """The SQLite file's path (None on PostgreSQL and for an in-memory database)."""
+        database = self.engine.url.database
+        if not self.is_sqlite or not database or database == ":memory:":
+            return None
+        return database
 
     @property
     def libpq_url(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bench import fanout, ingest
+from bench import change_delay, fanout, ingest
 
 
 def main() -> None:
@@ -12,6 +12,7 @@ def main() -> None:
     print("livewall bench — figures, not assertions")
     ingest.main()
     fanout.main()
+    change_delay.main()
 
 
 if __name__ == "__main__":

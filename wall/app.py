@@ -19,6 +19,7 @@ from aggregator.application import Livewall
 from aggregator.i18n import LOCALES
 from aggregator.media_urls import shown_image
 from aggregator.scheduler import create_scheduler, stop_collecting
+from aggregator.store import StoreBusy
 from aggregator.streams import StreamRunner
 from wall import api, health, heartbeat, hooks, media, messages, metrics, slides
 from wall.access_log import AccessLog
@@ -36,6 +37,8 @@ from wall.security import SecurityHeaders
 from wall.templating import Templates, hue, initials
 
 log = logging.getLogger("livewall.web")
+# When to try again after the store was too busy (another process's long write).
+BUSY_RETRY_SECONDS = 5
 
 
 def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
@@ -94,6 +97,14 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
             "error.html", screens.language(request), status=status, code=status, detail=detail
         )
 
+    async def store_busy(request: Request, exc: Exception) -> Response:
+        # A webhook's sender, a moderator or a screen tries again: never a 500 for a lock.
+        log.warning("refused %s %s: %s", request.method, request.url.path, exc)
+        busy = HTTPException(503, "the store is busy with another write; try again shortly")
+        response = await http_error(request, busy)
+        response.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
+        return response
+
     routes = [
         Route("/", home),
         *api.routes(app),
@@ -110,7 +121,12 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
         *DigestViews(app, templates).routes(),
         Mount("/static", StaticFiles(directory=assets.directory), name="static"),
     ]
-    refusals = {HTTPException: http_error, BadRequest: http_error, BodyTooLarge: http_error}
+    refusals = {
+        HTTPException: http_error,
+        BadRequest: http_error,
+        BodyTooLarge: http_error,
+        StoreBusy: store_busy,
+    }
     web = Starlette(routes=routes, lifespan=lifespan, exception_handlers=refusals)
     web.state.livewall = app
     # The server calls it when told to stop, so open streams end before it waits for them.

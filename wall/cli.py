@@ -18,13 +18,12 @@ from aggregator import cli as core_cli
 from aggregator.accounts import FIRST_ADMIN, ensure_first_admin
 from aggregator.application import Livewall
 from aggregator.commands import Commands, prepare_store
+from wall import processes
 from wall.app import create_app
+from wall.processes import GRACEFUL_SHUTDOWN_SECONDS
 from wall.server import Server, bind
 
 log = logging.getLogger("livewall")
-
-# Open event streams would hold a shutdown forever; screens reconnect on their own.
-GRACEFUL_SHUTDOWN_SECONDS = 3
 
 
 def register(commands: Commands) -> None:
@@ -38,6 +37,12 @@ def register(commands: Commands) -> None:
     for command in (run, serve):
         command.add_argument("--host", help="listen address (default: [server] host)")
         command.add_argument("--port", type=int, help="listen port (default: [server] port)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="web processes sharing the port (more than 1 needs LIVEWALL_SECRET_KEY)",
+    )
 
 
 def build_commands() -> Commands:
@@ -61,6 +66,9 @@ def cmd_run(args: argparse.Namespace, app: Livewall) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, app: Livewall) -> int:
+    workers = processes.check_workers(args.workers, app.env)
+    if workers > 1:
+        return processes.serve_workers(args, app, workers, announce)
     return _serve(args, app, run_scheduler=False)
 
 
@@ -68,14 +76,8 @@ def _serve(args: argparse.Namespace, app: Livewall, run_scheduler: bool) -> int:
     host = args.host or app.settings.server.host
     port = args.port or app.settings.server.port
     listening = bind(host, port)  # first: a busy port stops us before anything has started
-    if (host, port) != (app.settings.server.host, app.settings.server.port):
-        app = Livewall(app.settings.listening_on(host, port), store=app.store, env=app.env)
-    base = app.settings.server.public_url
-    prepare_store(app)
-    print(banner(app, base, run_scheduler), flush=True)
-    first_password = ensure_first_admin(app.store)
-    if first_password is not None:  # the two-command start must reach the console too
-        print(first_admin_notice(base, first_password), flush=True)
+    app = processes.listening_on(app, host, port)
+    announce(app, run_scheduler)
     web = create_app(app, run_scheduler=run_scheduler)
     config = uvicorn.Config(
         web,
@@ -90,7 +92,11 @@ def _serve(args: argparse.Namespace, app: Livewall, run_scheduler: bool) -> int:
     role = "run (web and collectors)" if run_scheduler else "serve (web only)"
     where = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
     log.info(
-        "livewall started: %s, pid %d, on %s, public address %s", role, os.getpid(), where, base
+        "livewall started: %s, pid %d, on %s, public address %s",
+        role,
+        os.getpid(),
+        where,
+        app.settings.server.public_url,
     )
     # uvicorn raises the stopping signal again once it has shut down; SIGTERM then ends the
     # program like Ctrl+C does (KeyboardInterrupt, caught below), not with status -15.
@@ -100,6 +106,16 @@ def _serve(args: argparse.Namespace, app: Livewall, run_scheduler: bool) -> int:
     log.info("livewall stopped: %s", _count(server.streams_closed, "stream") + " closed")
     print(f"livewall stopped: {_count(server.streams_closed, 'stream')} closed.", flush=True)
     return 0
+
+
+def announce(app: Livewall, run_scheduler: bool) -> None:
+    """Migrate, say where everything is, and make the first account if there is none."""
+    base = app.settings.server.public_url
+    prepare_store(app)
+    print(banner(app, base, run_scheduler), flush=True)
+    first_password = ensure_first_admin(app.store)
+    if first_password is not None:  # the two-command start must reach the console too
+        print(first_admin_notice(base, first_password), flush=True)
 
 
 def _count(number: int, noun: str) -> str:

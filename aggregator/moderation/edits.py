@@ -26,7 +26,7 @@ EDITABLE = READABLE + FREE
 _DATES = ("edited_at",)
 
 
-def _encode(values: dict[str, Any]) -> dict[str, Any]:
+def encode(values: dict[str, Any]) -> dict[str, Any]:
     """JSON-safe: dates as ISO strings."""
     return {
         name: value.isoformat() if isinstance(value, datetime) else copy.deepcopy(value)
@@ -34,7 +34,7 @@ def _encode(values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _decode(values: dict[str, Any]) -> dict[str, Any]:
+def decode(values: dict[str, Any]) -> dict[str, Any]:
     decoded = dict(values)
     for name in _DATES:
         if isinstance(decoded.get(name), str):
@@ -44,7 +44,7 @@ def _decode(values: dict[str, Any]) -> dict[str, Any]:
 
 def pending(post: Post) -> dict[str, Any]:
     """The held edit's values (empty when none waits)."""
-    return _decode(post.pending_edit["values"]) if post.pending_edit else {}
+    return decode(post.pending_edit["values"]) if post.pending_edit else {}
 
 
 def latest(post: Post) -> dict[str, Any]:
@@ -57,7 +57,7 @@ def readable(post: Post) -> dict[str, Any]:
 
 
 def hold(post: Post, values: dict[str, Any], reason: str | None) -> None:
-    post.pending_edit = {"values": _encode(values), "reason": reason}
+    post.pending_edit = {"values": encode(values), "reason": reason}
 
 
 def apply(post: Post, values: dict[str, Any]) -> None:
@@ -79,5 +79,5 @@ def snapshot(post: Post) -> dict[str, Any]:
 
 def version(post: Post) -> str:
     """A short tag of the newest version: a decision made on an older one is refused."""
-    encoded = json.dumps(_encode(latest(post)), sort_keys=True, default=str)
+    encoded = json.dumps(encode(latest(post)), sort_keys=True, default=str)
     return hashlib.sha256(encoded.encode()).hexdigest()[:12]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -17,6 +17,7 @@ from sqlmodel import col, select
 
 from aggregator.i18n import N_
 from aggregator.models import Post
+from aggregator.moderation import undo
 from aggregator.moderation.decisions import Outcome, decide, restore
 from aggregator.moderation.live_rules import LiveRules
 from aggregator.moderation.rules import Rules
@@ -149,6 +150,14 @@ class Moderation:
 
     def restore(self, outcome: Outcome, actor: str) -> Outcome:
         return restore(self.store, outcome, actor)
+
+    def remember_undo(self, owner: str, outcomes: list[Outcome], lifetime: timedelta) -> None:
+        """`owner`'s last decisions, for an undo that may reach any web process."""
+        undo.remember(self.store, owner, outcomes, lifetime)
+
+    def take_undo(self, owner: str) -> list[Outcome]:
+        """`owner`'s last decisions if still undoable (once: they are then forgotten)."""
+        return undo.take(self.store, owner)
 
     def announce(self, post_ids: list[int]) -> None:
         """Decisions no screen sees still reach the other moderators' queues."""

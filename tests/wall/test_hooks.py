@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sqlite3
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -156,3 +159,31 @@ async def test_json_nested_1000_deep_is_400(hooks: httpx.AsyncClient) -> None:
     body = b'{"id": "1", "extra": ' + b"[" * 1000 + b"]" * 1000 + b"}"
     response = await post(hooks, body)
     assert response.status_code == 400 and "nested" in response.json()["error"]
+
+
+async def test_a_store_locked_by_another_writer_is_503_with_retry_after_never_500(
+    make_settings: SettingsFactory, tmp_path: Path, sqlite_template: Path, database_url: str
+) -> None:
+    # Before: after the busy timeout, "database is locked" reached the sender as a 500.
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's one write lock; PostgreSQL's writers wait their turn")
+    path = tmp_path / "busy.db"
+    shutil.copy(sqlite_template, path)
+    settings = make_settings(
+        sources=[{"name": "relais", "type": "webhook", "secret_env": "HOOK_SECRET"}]
+    )
+    store = Store(f"sqlite:///{path}", busy_timeout=0.5)
+    app = Livewall(settings, store=store, env={"HOOK_SECRET": SECRET})
+    worker = sqlite3.connect(path, isolation_level=None)  # a saturated worker elsewhere
+    try:
+        async with asgi_client(app) as client:
+            worker.execute("BEGIN IMMEDIATE")  # holds SQLite's one write lock
+            refused = await post(client, json.dumps(payload()).encode())
+            worker.execute("COMMIT")
+            accepted = await post(client, json.dumps(payload()).encode())
+    finally:
+        worker.close()
+        store.dispose()
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["retry-after"] == "5" and "busy" in refused.json()["error"]
+    assert accepted.status_code == 202  # the sender's retry goes through once the lock is gone

@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from aggregator.accounts import LoginThrottle, Staff
+from aggregator.accounts import Staff
+from aggregator.logins import LoginThrottle
 from aggregator.models import User
 from wall.bodies import read_form
 from wall.console.common import Console
@@ -48,7 +49,9 @@ class PasswordChecks:
         self.slots = asyncio.Semaphore(at_once)
         self.pending = 0  # checking or waiting their turn
         self.running = 0
-        self.peak = 0  # the most checked at once, and how many in all (for tests and bench)
+        # The most checked at once, in line at once, and how many in all (for tests and bench).
+        self.peak = 0
+        self.peak_pending = 0
         self.checked = 0
 
     @property
@@ -59,6 +62,7 @@ class PasswordChecks:
         if self.full:
             raise Busy(f"{self.pending} password checks already under way")
         self.pending += 1
+        self.peak_pending = max(self.peak_pending, self.pending)
         try:
             async with self.slots:
                 self.running += 1
@@ -80,7 +84,8 @@ class LoginViews:
         checks: PasswordChecks | None = None,
     ) -> None:
         self.console = console
-        self.throttle = throttle or LoginThrottle()
+        # In the store: a guesser's tries count the same whichever web process they reach.
+        self.throttle = throttle or console.app.logins
         self.checks = checks or PasswordChecks()
 
     def routes(self) -> list[Route]:
@@ -122,7 +127,7 @@ class LoginViews:
             return self._form(request, _("The form expired: please try again."), 403, name)
         address = request.client.host if request.client else "unknown"
         # Counted before the check, in one step with it: simultaneous tries cannot all pass.
-        wait = self.throttle.reserve(name, address)
+        wait = await console.run(self.throttle.reserve, name, address)
         if wait > 0:
             minutes = math.ceil(wait / 60)
             message = _("Too many failed attempts. Try again in %(minutes)s min.") % {
@@ -138,7 +143,7 @@ class LoginViews:
             return response
         if user is None:
             return self._form(request, _("Wrong name or password."), 401, name)
-        self.throttle.succeeded(name, address)
+        await console.run(self.throttle.succeeded, name, address)
         key, staff = await console.run(console.app.accounts.open_session, user, address)
         target = safe_next(str(form.get("next", "")) or None)
         response = RedirectResponse(target, status_code=303)
@@ -154,7 +159,10 @@ class LoginViews:
         try:
             return await self.checks.run(check)
         except BaseException:
-            self.throttle.unchecked(name, address)  # not judged (busy, store down): no failure
+            # Not judged (busy, store down, the client gone): no failure. Shielded, since a
+            # cancelled request must still take its try back.
+            with anyio.CancelScope(shield=True):
+                await self.console.run(self.throttle.unchecked, name, address)
             raise
 
     async def logout(self, request: Request, staff: Staff) -> Response:

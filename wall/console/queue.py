@@ -10,8 +10,8 @@ else in between is refused with 409 instead of being decided twice.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -37,7 +37,7 @@ from wall.security import FRAMED_BY_CONSOLE
 PAGE = 200
 UNDO_SECONDS = 10
 # The browser's undo may arrive a moment after its 10 s toast: allow for the round trip.
-UNDO_GRACE = 2
+UNDO_LIFETIME = timedelta(seconds=UNDO_SECONDS + 2)
 PING_SECONDS = 15.0
 
 
@@ -70,8 +70,6 @@ def reason_text(reason: str | None, gettext: Callable[[str], str]) -> str | None
 class QueueViews:
     def __init__(self, console: Console) -> None:
         self.console = console
-        # The last decisions of each session, for undo: {session: (when, outcomes)}.
-        self._undo: dict[str, tuple[float, list[Outcome]]] = {}
 
     def routes(self) -> list[Route]:
         require = self.console.guard.require
@@ -230,8 +228,6 @@ class QueueViews:
         results, outcomes = await self.console.run(
             self._decide_all, staff, action, items, wanted, language
         )
-        if outcomes:
-            self._undo[_undo_key(staff)] = (time.monotonic(), outcomes)
         status = 409 if all(not r["ok"] for r in results) else 200
         return JSONResponse({"results": results, "undo": bool(outcomes)}, status_code=status)
 
@@ -258,6 +254,8 @@ class QueueViews:
             except ModerationError as exc:
                 errors[post_id] = self._conflict(post_id, exc, language)
         moderation.announce([o.post_id for o in outcomes if o.seq is None])
+        if outcomes:  # in the store: the undo may reach another web process
+            moderation.remember_undo(_undo_key(staff), outcomes, UNDO_LIFETIME)
         return self._results([i for i, _, _ in items], errors, wanted, language), outcomes
 
     def _conflict(self, post_id: int, error: ModerationError, language: str) -> str:
@@ -294,8 +292,8 @@ class QueueViews:
 
     async def undo(self, request: Request, staff: Staff) -> Response:
         _ = self.console.gettext(request)
-        at, outcomes = self._undo.pop(_undo_key(staff), (0.0, []))
-        if not outcomes or time.monotonic() - at > UNDO_SECONDS + UNDO_GRACE:
+        outcomes = await self.console.run(self.console.app.moderation.take_undo, _undo_key(staff))
+        if not outcomes:
             return JSONResponse({"error": _("Nothing to undo any more.")}, status_code=409)
         try:
             body = await read_json(request)
