@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from functools import partial
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from aggregator.demo_day import seed_previous_day
+from aggregator.demo_day import seeder
 from aggregator.digest.jobs import add_digest_jobs
 from aggregator.digest.runs import DigestRuns
 from aggregator.harvest import Harvest
@@ -39,8 +38,7 @@ def create_scheduler(
         next_run_time=datetime.now(zone),  # the first tick at once: a wall is alive at start
     )
     runs = DigestRuns(harvest.settings, harvest.store, harvest.context.env)
-    seed = partial(seed_previous_day, harvest.pipeline, harvest.sources(), runs)
-    add_digest_jobs(scheduler, runs, seed)
+    add_digest_jobs(scheduler, runs, seeder(harvest.pipeline, harvest.sources(), runs))
     return scheduler
 
 

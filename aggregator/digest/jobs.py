@@ -16,6 +16,9 @@ log = logging.getLogger("livewall.digest")
 
 # Work to do at start before the catch-up looks for a missed day (the demo's previous day).
 Seed = Callable[[], RunReport | None]
+# The seed waits this long: the wall's first posts (the first collection, at once) must not
+# queue behind its heavier work on a busy machine.
+SEED_DELAY_SECONDS = 5.0
 
 
 def add_digest_jobs(scheduler: BaseScheduler, runs: DigestRuns, seed: Seed | None = None) -> None:
@@ -47,10 +50,14 @@ async def scheduled_run(runs: DigestRuns) -> RunReport:
     return report
 
 
-async def catch_up(runs: DigestRuns, seed: Seed | None = None) -> RunReport | None:
+async def catch_up(
+    runs: DigestRuns, seed: Seed | None = None, seed_delay: float = SEED_DELAY_SECONDS
+) -> RunReport | None:
     try:
-        if seed is not None and (seeded := await anyio.to_thread.run_sync(seed)) is not None:
-            _log(seeded)
+        if seed is not None:
+            await anyio.sleep(seed_delay)
+            if (seeded := await anyio.to_thread.run_sync(seed)) is not None:
+                _log(seeded)
         report = await anyio.to_thread.run_sync(lambda: runs.catch_up(utcnow()))
     except asyncio.CancelledError:
         # Stopped right after starting: the thread finished its transaction before the

@@ -79,7 +79,7 @@ async def test_a_stop_during_the_start_up_work_is_quiet(
             outcome: list[object] = []
 
             async def job() -> None:
-                outcome.append(await catch_up(app.digest, slow_seed))
+                outcome.append(await catch_up(app.digest, slow_seed, seed_delay=0))
 
             group.start_soon(job)
             while not seeding.is_set():
