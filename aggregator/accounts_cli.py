@@ -7,8 +7,8 @@ import getpass
 import sys
 
 from aggregator import accounts
+from aggregator.application import Livewall
 from aggregator.commands import Commands, Handler, UsageError
-from aggregator.livewall import Livewall
 
 
 def register(commands: Commands) -> None:

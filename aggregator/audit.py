@@ -13,6 +13,7 @@ from typing import TextIO
 
 from sqlmodel import col, select
 
+from aggregator.export import safe_cell
 from aggregator.models import ModerationEntry, utcnow
 from aggregator.store import Store
 
@@ -64,14 +65,8 @@ def write_csv(rows: Iterable[ModerationEntry], out: TextIO) -> int:
     writer.writerow(COLUMNS)
     count = 0
     for entry in rows:
-        writer.writerow(
-            [
-                entry.at.isoformat(),
-                entry.actor,
-                entry.action,
-                entry.post_id or "",
-                entry.detail or "",
-            ]
-        )
+        # A rule's detail quotes posts and names: written as text, never as a formula.
+        line = [entry.at.isoformat(), entry.actor, entry.action, entry.post_id or "", entry.detail]
+        writer.writerow([safe_cell(value or "") for value in line])
         count += 1
     return count

@@ -26,8 +26,8 @@ sys.path.insert(0, str(REPO))
 
 from PIL import Image  # noqa: E402
 
+from aggregator.application import Livewall  # noqa: E402
 from aggregator.digest.runs import DigestRuns  # noqa: E402
-from aggregator.livewall import Livewall  # noqa: E402
 from aggregator.settings import settings_from_mapping  # noqa: E402
 from aggregator.store import Store  # noqa: E402
 from collectors.base import CollectResult, SourceState  # noqa: E402
@@ -105,7 +105,7 @@ def feature_three(app: Livewall) -> None:
     from sqlmodel import col, select
 
     from aggregator.models import Post
-    from aggregator.moderation import decide
+    from aggregator.moderation.decisions import decide
 
     with app.store.read() as session:
         query = select(Post).where(Post.status == "approved").order_by(col(Post.created_at))

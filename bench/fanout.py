@@ -27,11 +27,11 @@ from pathlib import Path
 import httpx
 from sqlmodel import col, select
 
+from aggregator.application import Livewall
 from aggregator.ingest import Pipeline
-from aggregator.livewall import Livewall
 from aggregator.models import Post
-from aggregator.moderation import decide
-from aggregator.rules import Rules
+from aggregator.moderation.decisions import decide
+from aggregator.moderation.rules import Rules
 from aggregator.settings import settings_from_mapping
 from aggregator.store import Store
 from collectors.base import Author, Candidate, CollectResult

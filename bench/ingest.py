@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aggregator.ingest import Pipeline
-from aggregator.rules import BlockedWords, Rules
+from aggregator.moderation.rules import BlockedWords, Rules
 from aggregator.store import Store
 from collectors.base import Author, Candidate, CollectResult, SourceState
 from collectors.demo import Options, bundled_posts

@@ -16,9 +16,9 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.models import Post
-from aggregator.moderation import decide
+from aggregator.moderation.decisions import decide
 from aggregator.store import Store
 from aggregator.streams import Backoff, StreamRunner
 from collectors.webhook import sign

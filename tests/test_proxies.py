@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.store import Store
 from tests.builders import candidate, result, source
 from tests.conftest import LiveServer, SettingsFactory

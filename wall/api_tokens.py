@@ -13,7 +13,7 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from wall.json_api import problem
 
 TOKEN_ENV = "LIVEWALL_API_TOKEN"

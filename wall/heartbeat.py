@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.screens import ONLINE_WITHIN, Heartbeat, ScreenStatus
 from aggregator.settings import Settings
 from wall.api_tokens import bearer

@@ -9,8 +9,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from aggregator.application import Livewall
 from aggregator.ingest import PostOutcome
-from aggregator.livewall import Livewall
 from collectors.base import Candidate, CollectResult
 from collectors.webhook import SIGNATURE_HEADER, WebhookError, parse_payload, verify_signature
 from collectors.webhook import Options as WebhookOptions

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.messages import MessageError
 from wall import bodies
 from wall.api_tokens import bearer

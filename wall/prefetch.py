@@ -17,10 +17,9 @@ from collections.abc import Sequence
 
 import anyio
 
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.media_urls import shown_image
 from aggregator.models import Post
-from aggregator.timeline import by_ids
 
 from .media import MediaCache
 
@@ -78,8 +77,7 @@ class Prefetch:
         return min(max(soonest, 0.01), IDLE_SECONDS)
 
     def _posts(self, ids: Sequence[int]) -> list[Post]:
-        with self.app.store.read() as session:
-            posts = by_ids(session, ids).values()
+        posts = self.app.posts.by_ids(ids).values()
         return [p for p in posts if p.status in ("pending", "approved") and not p.deleted]
 
     async def fetch(self, posts: Sequence[Post]) -> None:

@@ -27,6 +27,7 @@ from aggregator.digest.render import Edition, edition
 from aggregator.digest.select import DayContent, choose, day_posts
 from aggregator.digest.send import Envelope, SendError, build_message, recipients_line, send
 from aggregator.media_urls import MediaUrls
+from aggregator.metrics import Metrics
 from aggregator.models import utcnow
 from aggregator.settings import Settings
 from aggregator.store import Store
@@ -76,10 +77,17 @@ def last_due(now: datetime, settings: Settings) -> datetime:
 
 
 class DigestRuns:
-    def __init__(self, settings: Settings, store: Store, env: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        env: Mapping[str, str],
+        metrics: Metrics | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.env = env
+        self.metrics = metrics or Metrics()
         # Signed like the web process signs them, so the email's images load from the wall.
         self.media = MediaUrls.for_store(store.url, env)
 
@@ -203,6 +211,11 @@ class DigestRuns:
     ) -> RunReport:
         """Build and publish the day, then email each edition not yet sent (or only
         `languages`, e.g. to force one edition again)."""
+        report = self._run(day, force, languages)
+        self.metrics.digest_runs.labels(report.outcome).inc()
+        return report
+
+    def _run(self, day: date, force: bool, languages: Sequence[str] | None) -> RunReport:
         content = self.content(day)
         if content.empty:
             return nothing(day)

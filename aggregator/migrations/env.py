@@ -14,7 +14,7 @@ from alembic.autogenerate.api import AutogenContext
 from alembic.util import CommandError
 from sqlmodel import SQLModel
 
-import aggregator.tables  # noqa: F401  (registers every table on SQLModel.metadata)
+import aggregator.schema  # noqa: F401  (registers every table on SQLModel.metadata)
 from aggregator.migrations import column_types
 
 config = context.config

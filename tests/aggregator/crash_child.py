@@ -14,10 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from aggregator.application import Livewall
 from aggregator.ingest import Pipeline
-from aggregator.livewall import Livewall
 from aggregator.models import Source
-from aggregator.rules import Rules
+from aggregator.moderation.rules import Rules
 from aggregator.settings import load_settings
 from aggregator.store import Store
 from collectors.base import CollectResult, SourceState

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlmodel import col, func, select
 
+from aggregator.application import Livewall
 from aggregator.demo_day import seed_previous_day, seeder
-from aggregator.livewall import Livewall
 from aggregator.models import Post, Source
 from aggregator.store import Store
 from tests.conftest import SettingsFactory

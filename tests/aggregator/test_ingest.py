@@ -6,7 +6,7 @@ from sqlmodel import col, select
 
 from aggregator.ingest import Pipeline
 from aggregator.models import Change, ModerationEntry, Post, Source
-from aggregator.rules import BlockedWords, Rules
+from aggregator.moderation.rules import BlockedWords, Rules
 from aggregator.store import Store
 from collectors.base import Author, CollectResult, Media
 from tests.builders import NOW, candidate, result, source

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.messages import MessageError
 from aggregator.models import Change
 from aggregator.store import Store

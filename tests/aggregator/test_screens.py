@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.models import Change, ModerationEntry, Screen, utcnow
 from aggregator.screens import LAYOUTS, ONLINE_WITHIN, Heartbeat
 from aggregator.store import Store

@@ -18,7 +18,7 @@ import anyio
 import pytest
 from sqlmodel import select
 
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.models import Post, Source
 from aggregator.store import Store
 from aggregator.streams import Backoff, StreamRunner

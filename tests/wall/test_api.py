@@ -3,9 +3,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from aggregator.application import Livewall
 from aggregator.ingest import Pipeline
-from aggregator.livewall import Livewall
-from aggregator.rules import BlockedWords, Rules
+from aggregator.moderation.rules import BlockedWords, Rules
 from tests.builders import REQUIRED_POST_FIELDS, candidate, result, source
 
 pytestmark = pytest.mark.anyio
@@ -56,12 +56,6 @@ async def test_bad_parameters_are_400_with_reason(
 ) -> None:
     response = await web.get(f"/api/posts?{query}")
     assert response.status_code == 400 and message in response.json()["error"]
-
-
-async def test_healthz_reports_store_and_sources(web: httpx.AsyncClient) -> None:
-    response = await web.get("/healthz")
-    assert response.status_code == 200
-    assert response.json()["store"] == "ok" and "demo" in response.json()["sources"]
 
 
 async def test_unknown_api_route_is_json_404(web: httpx.AsyncClient) -> None:

@@ -11,7 +11,7 @@ import feedparser
 import httpx
 import pytest
 
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.store import Store
 from collectors.demo import Options as DemoOptions
 from collectors.demo import bundled_posts, previous_day_posts

@@ -14,8 +14,8 @@ import feedparser
 import httpx
 import pytest
 
+from aggregator.application import Livewall
 from aggregator.digest.runs import DigestRuns
-from aggregator.livewall import Livewall
 from aggregator.store import Store
 from tests.aggregator.digest.conftest import PROGRAM
 from tests.aggregator.digest.day import (
@@ -82,7 +82,7 @@ async def test_the_page_follows_the_store_after_publication(
 ) -> None:
     ids = seed_day(digest_app.store)
     publish(digest_app)
-    from aggregator.moderation import decide
+    from aggregator.moderation.decisions import decide
 
     decide(digest_app.store, ids["opening"], "retract", "marie")
     page = await client.get("/digest/2026-11-25")

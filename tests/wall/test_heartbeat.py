@@ -8,7 +8,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.models import Screen, utcnow
 from aggregator.settings import Settings
 from aggregator.store import Store

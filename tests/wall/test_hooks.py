@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.models import Post
 from aggregator.store import Store
 from collectors.webhook import sign

@@ -12,11 +12,11 @@ import time
 import httpx
 from sqlmodel import select
 
+from aggregator.application import Livewall
 from aggregator.ingest import Pipeline
-from aggregator.livewall import Livewall
 from aggregator.models import Post
-from aggregator.moderation import ModerationError, decide
-from aggregator.rules import Rules
+from aggregator.moderation.decisions import ModerationError, decide
+from aggregator.moderation.rules import Rules
 from tests.builders import candidate, result, source
 from tests.conftest import LiveServer
 

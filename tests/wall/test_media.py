@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 from starlette.applications import Starlette
 
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from tests.http_servers import Handler, serving
 from tests.memory import peak_growth
 from wall.egress import Address, any_address

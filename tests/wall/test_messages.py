@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from PIL import Image
 
 from aggregator import accounts, messages
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.settings import Settings
 from aggregator.store import Store
 from tests.conftest import LiveServer

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from tests.conftest import SettingsFactory, asgi_client
 from tests.wall.console.conftest import add_staff, held, login
 from wall.params import MAX_ID, BadRequest, whole

@@ -12,11 +12,11 @@ import pytest
 from sqlmodel import select
 from starlette.applications import Starlette
 
+from aggregator.application import Livewall
 from aggregator.ingest import Pipeline
-from aggregator.livewall import Livewall
 from aggregator.media_urls import shown_image
 from aggregator.models import Post
-from aggregator.rules import Rules
+from aggregator.moderation.rules import Rules
 from collectors.base import Author, Candidate, Media
 from tests.builders import candidate, result, source
 from tests.http_servers import Handler, serving

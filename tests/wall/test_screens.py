@@ -13,11 +13,11 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from aggregator.application import Livewall
 from aggregator.ingest import Pipeline
-from aggregator.livewall import Livewall
 from aggregator.models import Change, Post
-from aggregator.moderation import decide
-from aggregator.rules import Rules
+from aggregator.moderation.decisions import decide
+from aggregator.moderation.rules import Rules
 from tests.builders import candidate, result, source
 from tests.conftest import LiveServer
 from tests.wall.wall_data import asgi_client

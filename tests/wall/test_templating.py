@@ -8,9 +8,9 @@ import re
 import httpx
 import pytest
 
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.models import Post
-from aggregator.moderation import decide
+from aggregator.moderation.decisions import decide
 from tests.wall.console.conftest import add_staff, held, login
 from wall.templating import token
 

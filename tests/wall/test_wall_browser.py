@@ -20,11 +20,11 @@ import pytest
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from sqlmodel import select
 
+from aggregator.application import Livewall
 from aggregator.ingest import Pipeline
-from aggregator.livewall import Livewall
 from aggregator.models import Post, Screen
-from aggregator.moderation import decide
-from aggregator.rules import Rules
+from aggregator.moderation.decisions import decide
+from aggregator.moderation.rules import Rules
 from aggregator.settings import Settings
 from tests.browser import artifact, browser  # noqa: F401  (fixture)
 from tests.builders import candidate, result, source

@@ -11,95 +11,34 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import AsyncIterator, Callable
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
-import sqlalchemy as sa
-from sqlmodel import Session, col, select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from aggregator import edits
 from aggregator.accounts import Staff
 from aggregator.models import Change, Post
-from aggregator.moderation import ACTIONS, NEW_STATUS, ModerationError, Outcome, decide, restore
-from aggregator.rules import Rules, normalize_handle
-from aggregator.timeline import by_ids
+from aggregator.moderation import edits
+from aggregator.moderation.decisions import ACTIONS, NEW_STATUS, ModerationError, Outcome
+from aggregator.moderation.queue import STATUSES, QueueFilter
+from aggregator.moderation.rules import Rules, normalize_handle
 from wall.bodies import read_json
 from wall.console.common import Console
+from wall.console.preferences import shortcuts_on
+from wall.console.waiting import WaitingEvents
 from wall.i18n import translations
 from wall.params import BadRequest, resume_point, whole
 from wall.screens import sse
-from wall.security import CSP
+from wall.security import FRAMED_BY_CONSOLE
 
-STATUSES = ("pending", "approved", "rejected", "retracted", "all")
 PAGE = 200
 UNDO_SECONDS = 10
 # The browser's undo may arrive a moment after its 10 s toast: allow for the round trip.
 UNDO_GRACE = 2
 PING_SECONDS = 15.0
-
-
-@dataclass(frozen=True)
-class QueueFilter:
-    status: str = "pending"
-    source: str = ""
-    language: str = ""
-    author: str = ""
-    text: str = ""
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> QueueFilter:
-        status = params.get("status", "pending")
-        values = {
-            k: params.get(k, "").strip()[:100] for k in ("source", "language", "author", "text")
-        }
-        return cls(status=status if status in STATUSES else "pending", **values)
-
-    @classmethod
-    def from_query(cls, query: str) -> QueueFilter:
-        return cls.from_params(dict(parse_qsl(query.lstrip("?"))))
-
-    def query_string(self) -> str:
-        return urlencode({k: v for k, v in asdict(self).items() if v})
-
-    def select(self) -> Any:
-        query = select(Post).where(col(Post.deleted).is_(False))
-        if self.status == "pending":  # an approved post's held edit waits like a new post
-            query = query.where(
-                (col(Post.status) == "pending")
-                | ((col(Post.status) == "approved") & col(Post.pending_edit).is_not(None))
-            )
-        elif self.status != "all":
-            query = query.where(Post.status == self.status)
-        if self.source:
-            query = query.where(Post.source == self.source)
-        if self.language:
-            query = query.where(Post.language == self.language)
-        if self.author:
-            like = f"%{self.author}%"
-            query = query.where(
-                col(Post.author_handle).ilike(like) | col(Post.author_name).ilike(like)
-            )
-        if self.text:
-            query = query.where(col(Post.text).ilike(f"%{self.text}%"))
-        return query
-
-    def accepts(self, post: Post) -> bool:
-        who = f"{post.author_handle} {post.author_name}".casefold()
-        edit_waits = post.status == "approved" and post.pending_edit is not None
-        return (
-            not post.deleted
-            and (self.status in ("all", post.status) or (self.status == "pending" and edit_waits))
-            and self.source in ("", post.source)
-            and self.language in ("", post.language)
-            and self.author.casefold() in who
-            and self.text.casefold() in post.text.casefold()
-        )
 
 
 def author_state(rules: Rules, handle: str) -> str | None:
@@ -147,22 +86,11 @@ class QueueViews:
 
     # Reading
 
-    def _rules(self, session: Session) -> Rules:
-        return self.console.app.live_rules.current(session)[0]
-
     def _load(self, wanted: QueueFilter) -> tuple[list[Post], int, list[str], list[str], Rules]:
-        store = self.console.store
-        with store.read() as session:
-            posts = list(session.exec(wanted.select().order_by(col(Post.id).desc()).limit(PAGE)))
-            count = session.exec(
-                sa.select(sa.func.count()).select_from(wanted.select().subquery())
-            ).one()[0]
-            languages = session.execute(
-                sa.select(col(Post.language)).distinct().where(col(Post.language).is_not(None))
-            ).all()
-            rules = self._rules(session)
+        moderation = self.console.app.moderation
+        found = moderation.page(wanted, PAGE)
         sources = [s.name for s in self.console.app.settings.sources]
-        return posts, int(count), sources, sorted(str(row[0]) for row in languages), rules
+        return found.posts, found.count, sources, found.languages, moderation.rules()
 
     def card(self, post: Post, rules: Rules, language: str) -> str:
         gettext = translations(language).gettext
@@ -196,6 +124,7 @@ class QueueViews:
             languages=languages,
             seq=seq,
             undo_seconds=UNDO_SECONDS,
+            shortcuts=shortcuts_on(staff),
         )
 
     async def preview(self, request: Request, staff: Staff) -> Response:
@@ -213,17 +142,15 @@ class QueueViews:
             self.console.language(request),
             post=post,
             theme=screen.theme if screen else "dark",
+            screen=screen.name if screen else None,
             event=settings.event,
         )
         # Framed by the console's own pages only.
-        response.headers["Content-Security-Policy"] = CSP.replace(
-            "frame-ancestors 'none'", "frame-ancestors 'self'"
-        )
+        response.headers["Content-Security-Policy"] = FRAMED_BY_CONSOLE
         return response
 
     def _post(self, post_id: int) -> Post | None:
-        with self.console.store.read() as session:
-            return session.get(Post, post_id)
+        return self.console.app.posts.get(post_id)
 
     async def listing(self, request: Request, staff: Staff) -> Response:
         """The queue as JSON, for scripts with an API token."""
@@ -244,20 +171,33 @@ class QueueViews:
         store = self.console.store
         start = resumed if resumed is not None else await self.console.run(store.last_seq)
         language = self.console.language(request)
+        # The console's other pages follow only what waits (title, favicon, notifications).
+        cards = request.query_params.get("only") != "waiting"
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         return StreamingResponse(
-            self._stream(wanted, start, language), media_type="text/event-stream", headers=headers
+            self._stream(wanted, start, language, cards),
+            media_type="text/event-stream",
+            headers=headers,
         )
 
-    async def _stream(self, wanted: QueueFilter, seq: int, language: str) -> AsyncIterator[str]:
+    async def _stream(
+        self, wanted: QueueFilter, seq: int, language: str, cards: bool = True
+    ) -> AsyncIterator[str]:
         feed = self.console.app.feed
         yield "retry: 2000\nevent: hello\ndata: console\n\n"
+        told = WaitingEvents(self.console)
+        yield await told.next() or ""
         while True:
             changes = await self.console.run(feed.since, seq)
             if changes:
-                for chunk in await self.console.run(self._render, changes, wanted, language):
-                    yield chunk
+                if cards:
+                    for chunk in await self.console.run(self._render, changes, wanted, language):
+                        yield chunk
+                else:
+                    yield sse("seq", "", changes[-1].seq)
                 seq = changes[-1].seq or seq
+                if waiting := await told.next():
+                    yield waiting
                 continue
             if await feed.wait_beyond(seq, PING_SECONDS) <= seq:
                 yield ": ping\n\n"
@@ -265,9 +205,8 @@ class QueueViews:
     def _render(self, changes: list[Change], wanted: QueueFilter, language: str) -> list[str]:
         # Several changes of one post in a batch: its current state once, at its last seq.
         last = {c.post_id: c.seq for c in changes if c.post_id is not None}
-        with self.console.store.read() as session:
-            posts = by_ids(session, list(last))
-            rules = self._rules(session)
+        posts = self.console.app.posts.by_ids(list(last))
+        rules = self.console.app.moderation.rules()
         events = []
         for post_id, seq in sorted(last.items(), key=lambda item: item[1] or 0):
             post = posts.get(post_id or -1)
@@ -304,26 +243,26 @@ class QueueViews:
         wanted: QueueFilter,
         language: str,
     ) -> tuple[list[dict[str, Any]], list[Outcome]]:
-        store = self.console.store
+        moderation, metrics = self.console.app.moderation, self.console.app.metrics
         outcomes: list[Outcome] = []
         errors: dict[int, str] = {}
         for post_id, seen, seen_version in items:
             expected = seen if action in NEW_STATUS else None
             version = seen_version if action in NEW_STATUS else None
             try:
-                outcomes.append(
-                    decide(store, post_id, action, staff.name, expected_status=expected,
-                           expected_version=version)
-                )  # fmt: skip
+                # Timed to the change published: what a screen waits for after the click.
+                with metrics.timed(metrics.decision_seconds, action=action):
+                    outcomes.append(
+                        moderation.decide(post_id, action, staff.name, expected, version)
+                    )
             except ModerationError as exc:
                 errors[post_id] = self._conflict(post_id, exc, language)
-        self._announce([o.post_id for o in outcomes if o.seq is None])
+        moderation.announce([o.post_id for o in outcomes if o.seq is None])
         return self._results([i for i, _, _ in items], errors, wanted, language), outcomes
 
     def _conflict(self, post_id: int, error: ModerationError, language: str) -> str:
         gettext = translations(language).gettext
-        with self.console.store.read() as session:
-            post = session.get(Post, post_id)
+        post = self.console.app.posts.get(post_id)
         if post is None or error.status != 409:
             return error.message
         if error.kind == "edited":
@@ -333,21 +272,11 @@ class QueueViews:
             "who": post.decided_by or gettext("the rules"),
         }
 
-    def _announce(self, post_ids: list[int]) -> None:
-        """Decisions no screen sees still reach the other moderators' queues."""
-        if not post_ids:
-            return
-        store = self.console.store
-        with store.write() as session:
-            for post_id in post_ids:
-                store.add_change(session, "queue", post_id=post_id)
-
     def _results(
         self, ids: list[int], errors: dict[int, str], wanted: QueueFilter, language: str
     ) -> list[dict[str, Any]]:
-        with self.console.store.read() as session:
-            posts = by_ids(session, ids)
-            rules = self._rules(session)
+        posts = self.console.app.posts.by_ids(ids)
+        rules = self.console.app.moderation.rules()
         results = []
         for post_id in ids:
             post = posts.get(post_id)
@@ -383,12 +312,12 @@ class QueueViews:
     def _restore_all(
         self, staff: Staff, outcomes: list[Outcome], wanted: QueueFilter, language: str
     ) -> list[dict[str, Any]]:
-        store = self.console.store
+        moderation = self.console.app.moderation
         quiet = []
         for outcome in reversed(outcomes):
-            if restore(store, outcome, staff.name).seq is None:
+            if moderation.restore(outcome, staff.name).seq is None:
                 quiet.append(outcome.post_id)
-        self._announce(quiet)
+        moderation.announce(quiet)
         return self._results([o.post_id for o in outcomes], {}, wanted, language)
 
 

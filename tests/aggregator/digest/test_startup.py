@@ -10,8 +10,8 @@ from datetime import datetime, time, timedelta
 import anyio
 import pytest
 
+from aggregator.application import Livewall
 from aggregator.digest.runs import last_due
-from aggregator.livewall import Livewall
 from aggregator.models import utcnow
 from aggregator.scheduler import create_scheduler
 from aggregator.store import Store
@@ -42,7 +42,7 @@ async def test_start_up_catches_up_a_recent_miss_and_reports_an_old_one(
     # One approved post early on the day that was due; no digest recorded (the worker was down).
     add_post(store, "a", datetime.combine(due.date(), time(0, 1), tzinfo=settings.zone))
     app = Livewall(settings, store=store, env={})
-    scheduler = create_scheduler(app.harvest, settings.zone, tick=3600)
+    scheduler = create_scheduler(app.harvest, app.digest, settings.zone, tick=3600)
     with caplog.at_level(logging.INFO, logger="livewall.digest"):
         scheduler.start()
         try:

@@ -9,7 +9,7 @@ import httpx
 from sqlmodel import col, select
 
 from aggregator import accounts
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.models import Post
 from tests.builders import candidate, result, source
 

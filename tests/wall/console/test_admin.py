@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from aggregator import audit
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from tests.wall.console.conftest import add_staff, login
 from tests.wall.wall_data import asgi_client
 

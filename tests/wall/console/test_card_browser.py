@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.models import Post
-from aggregator.moderation import decide
+from aggregator.moderation.decisions import decide
 from tests.browser import artifact, browser  # noqa: F401  (fixture)
 from tests.conftest import LiveServer
 from tests.wall.console.conftest import add_staff, browser_login, held

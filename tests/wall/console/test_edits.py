@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from aggregator.livewall import Livewall
-from aggregator.moderation import decide
+from aggregator.application import Livewall
+from aggregator.moderation.decisions import decide
 from tests.browser import artifact, browser  # noqa: F401  (fixture)
 from tests.builders import candidate, result, source
 from tests.conftest import LiveServer

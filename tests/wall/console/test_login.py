@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from aggregator.accounts import LoginThrottle, Throttle
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from tests.memory import peak_growth
 from tests.wall.console.conftest import PASSWORD, add_staff
 from wall.console.login import CHECKS_AT_ONCE, CHECKS_WAITING, LoginViews

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from aggregator import live_rules
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.models import Screen, utcnow
-from aggregator.moderation import decide
+from aggregator.moderation import live_rules
+from aggregator.moderation.decisions import decide
 from collectors.base import Author
 from tests.browser import artifact, browser  # noqa: F401  (fixture)
 from tests.conftest import LiveServer

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from tests.browser import artifact, browser  # noqa: F401  (fixture)
 from tests.conftest import LiveServer
 from tests.wall.console.conftest import add_staff, browser_login, held, login

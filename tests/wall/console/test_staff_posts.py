@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from aggregator import accounts, messages
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from aggregator.settings import Settings
 from aggregator.store import Store
 from tests.wall.console.conftest import add_staff, login

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from aggregator.livewall import Livewall
+from aggregator.application import Livewall
 from collectors.demo import media_path
 from tests.browser import artifact, browser  # noqa: F401  (fixture)
 from tests.conftest import LiveServer

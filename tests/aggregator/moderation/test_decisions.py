@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlmodel import col, select
+
+from aggregator.ingest import Pipeline
+from aggregator.models import Change, ModerationEntry, Post
+from aggregator.moderation.decisions import ModerationError, decide, restore
+from aggregator.moderation.rules import Rules
+from aggregator.store import Store
+from tests.builders import candidate, result, source
+
+
+def held_post(store: Store) -> int:
+    Pipeline(store, Rules(mode="pre")).ingest(source(), result(candidate("1")))
+    with store.read() as session:
+        post = session.exec(select(Post)).one()
+    assert post.id is not None and post.status == "pending"
+    return post.id
+
+
+def changes(store: Store) -> list[tuple[str, int | None]]:
+    """The changes screens act on (the console's "queue" changes are not theirs)."""
+    with store.read() as session:
+        found = session.exec(select(Change).order_by(col(Change.seq)))
+        return [(c.kind, c.post_id) for c in found if c.kind != "queue"]
+
+
+def test_approve_then_retract_publishes_show_then_remove(store: Store) -> None:
+    post_id = held_post(store)
+    published: list[int] = []
+    store.on_change(published.append)  # what the store publishes once each decision commits
+    shown = decide(store, post_id, "approve", "marie")
+    hidden = decide(store, post_id, "retract", "marie")
+    assert (shown.status, hidden.status) == ("approved", "retracted")
+    assert changes(store) == [("post", post_id), ("remove", post_id)]
+    assert published == [shown.seq, hidden.seq]
+
+
+def test_pin_on_a_pending_post_changes_no_screen(store: Store) -> None:
+    post_id = held_post(store)
+    assert decide(store, post_id, "pin", "marie").seq is None
+    assert changes(store) == []
+
+
+def test_decisions_are_logged_and_nothing_is_deleted(store: Store) -> None:
+    post_id = held_post(store)
+    decide(store, post_id, "reject", "marie")
+    with store.read() as session:
+        assert session.get(Post, post_id) is not None
+        actions = [(e.actor, e.action) for e in session.exec(select(ModerationEntry))]
+    assert ("marie", "reject") in actions
+
+
+def test_second_moderator_gets_a_conflict(store: Store) -> None:
+    post_id = held_post(store)
+    outcomes: list[object] = []
+
+    def act(name: str, action: str) -> None:
+        try:
+            outcomes.append(decide(store, post_id, action, name, expected_status="pending"))
+        except ModerationError as exc:
+            outcomes.append(exc)
+
+    threads = [
+        threading.Thread(target=act, args=a) for a in (("marie", "approve"), ("paul", "reject"))
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    errors = [o for o in outcomes if isinstance(o, ModerationError)]
+    assert len(errors) == 1 and "already" in errors[0].message
+
+
+def test_undo_restores_status_and_screens(store: Store) -> None:
+    post_id = held_post(store)
+    outcome = decide(store, post_id, "approve", "marie")
+    restore(store, outcome, "marie")
+    with store.read() as session:
+        post = session.get(Post, post_id)
+    assert post is not None and post.status == "pending"
+    assert changes(store) == [("post", post_id), ("remove", post_id)]
+
+
+def test_errors_have_http_statuses(store: Store) -> None:
+    with pytest.raises(ModerationError) as missing:
+        decide(store, 999, "approve", "marie")
+    assert missing.value.status == 404
+    with pytest.raises(ModerationError) as unknown:
+        decide(store, 1, "explode", "marie")
+    assert unknown.value.status == 400
