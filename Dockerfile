@@ -1,7 +1,8 @@
 # livewall in a container: `docker compose up -d` runs it with a worker and PostgreSQL
 # (compose.yaml); alone, `docker run -p 8000:8000 livewall` serves the demo configuration.
 
-# The project as a wheel, built apart so the image carries no source tree or build tools.
+# The project as a wheel, built apart so the image carries no source tree or build tools
+# (pip fetches the build backend pyproject.toml names, setuptools, for this stage only).
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./

@@ -4,13 +4,23 @@ instead of waiting for the evening's (`previous_day` on a demo source; none by d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from functools import partial
 
 from aggregator.digest.runs import DigestRuns, RunReport
 from aggregator.ingest import Pipeline
 from collectors import demo
 from collectors.base import CollectResult, SourceOptions, SourceState
+
+
+def seeder(
+    pipeline: Pipeline, sources: Sequence[SourceOptions], runs: DigestRuns
+) -> Callable[[], RunReport | None] | None:
+    """The start-up work of the demo sources that have a previous day; None when none has."""
+    if not any(isinstance(s, demo.Options) and s.previous_day for s in sources):
+        return None
+    return partial(seed_previous_day, pipeline, sources, runs)
 
 
 def seed_previous_day(

@@ -6,13 +6,12 @@ import asyncio
 import logging
 from contextlib import suppress
 from datetime import datetime
-from functools import partial
 from zoneinfo import ZoneInfo
 
 import anyio
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from aggregator.demo_day import seed_previous_day
+from aggregator.demo_day import seeder
 from aggregator.digest.jobs import add_digest_jobs
 from aggregator.digest.runs import DigestRuns
 from aggregator.harvest import Harvest
@@ -41,8 +40,7 @@ def create_scheduler(
         misfire_grace_time=30,
         next_run_time=datetime.now(zone),  # the first tick at once: a wall is alive at start
     )
-    seed = partial(seed_previous_day, harvest.pipeline, harvest.sources(), digest)
-    add_digest_jobs(scheduler, digest, seed)
+    add_digest_jobs(scheduler, digest, seeder(harvest.pipeline, harvest.sources(), digest))
     return scheduler
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
@@ -15,6 +16,9 @@ log = logging.getLogger("livewall.digest")
 
 # Work to do at start before the catch-up looks for a missed day (the demo's previous day).
 Seed = Callable[[], RunReport | None]
+# The seed waits this long: the wall's first posts (the first collection, at once) must not
+# queue behind its heavier work on a busy machine.
+SEED_DELAY_SECONDS = 5.0
 
 
 def add_digest_jobs(scheduler: BaseScheduler, runs: DigestRuns, seed: Seed | None = None) -> None:
@@ -46,10 +50,20 @@ async def scheduled_run(runs: DigestRuns) -> RunReport:
     return report
 
 
-async def catch_up(runs: DigestRuns, seed: Seed | None = None) -> RunReport | None:
-    if seed is not None and (seeded := await anyio.to_thread.run_sync(seed)) is not None:
-        _log(seeded)
-    report = await anyio.to_thread.run_sync(lambda: runs.catch_up(utcnow()))
+async def catch_up(
+    runs: DigestRuns, seed: Seed | None = None, seed_delay: float = SEED_DELAY_SECONDS
+) -> RunReport | None:
+    try:
+        if seed is not None:
+            await anyio.sleep(seed_delay)
+            if (seeded := await anyio.to_thread.run_sync(seed)) is not None:
+                _log(seeded)
+        report = await anyio.to_thread.run_sync(lambda: runs.catch_up(utcnow()))
+    except asyncio.CancelledError:
+        # Stopped right after starting: the thread finished its transaction before the
+        # cancellation landed, and the next start does what is left. Not worth a traceback.
+        log.info("digest: start-up work interrupted by the stop; the next start finishes it")
+        return None
     if report is not None:
         _log(report)
     return report

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlmodel import col, func, select
 
 from aggregator.application import Livewall
-from aggregator.demo_day import seed_previous_day
+from aggregator.demo_day import seed_previous_day, seeder
 from aggregator.models import Post, Source
 from aggregator.store import Store
 from tests.conftest import SettingsFactory
@@ -26,6 +26,7 @@ def test_previous_day_is_stored_and_its_digest_published_once(
 ) -> None:
     app = Livewall(make_settings(sources=[DEMO], moderation={"mode": "post"}), store, env={})
     sources = app.harvest.sources()
+    assert seeder(app.pipeline, sources, app.digest) is not None
     yesterday = app.digest.today() - timedelta(days=1)
     report = seed_previous_day(app.pipeline, sources, app.digest)
     assert report is not None and (report.day, report.outcome) == (yesterday, "published")
@@ -43,6 +44,7 @@ def test_a_demo_without_a_previous_day_seeds_nothing(
     store: Store, make_settings: SettingsFactory
 ) -> None:
     app = Livewall(make_settings(), store, env={})
+    assert seeder(app.pipeline, app.harvest.sources(), app.digest) is None  # no start-up delay
     assert seed_previous_day(app.pipeline, app.harvest.sources(), app.digest) is None
     assert app.digest.archive() == [] and seeded(store) == 0
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time as time_module
 from datetime import datetime, time, timedelta
 
 import anyio
@@ -57,3 +59,31 @@ async def test_start_up_catches_up_a_recent_miss_and_reports_an_old_one(
         assert record.levelno == logging.WARNING and "--date" in record.getMessage()
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert "digest" in jobs
+
+
+async def test_a_stop_during_the_start_up_work_is_quiet(
+    store: Store, make_settings: SettingsFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A stop while the demo's previous day is being seeded ends the job without a traceback."""
+    from aggregator.digest.jobs import catch_up
+
+    app = Livewall(make_settings(), store=store, env={})
+    seeding = threading.Event()
+
+    def slow_seed() -> None:
+        seeding.set()
+        time_module.sleep(0.5)
+
+    with caplog.at_level(logging.INFO, logger="livewall.digest"):
+        async with anyio.create_task_group() as group:
+            outcome: list[object] = []
+
+            async def job() -> None:
+                outcome.append(await catch_up(app.digest, slow_seed, seed_delay=0))
+
+            group.start_soon(job)
+            while not seeding.is_set():
+                await anyio.sleep(0.01)
+            group.cancel_scope.cancel()
+    assert "interrupted by the stop" in caplog.text
+    await app.aclose()
