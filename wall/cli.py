@@ -8,10 +8,12 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 
 import uvicorn
+from starlette.applications import Starlette
 
 from aggregator import accounts_cli, ops_cli
 from aggregator import cli as core_cli
@@ -77,7 +79,20 @@ def _serve(args: argparse.Namespace, app: Livewall, run_scheduler: bool) -> int:
     first_password = ensure_first_admin(app.store)
     if first_password is not None:  # the two-command start must reach the console too
         print(first_admin_notice(base, first_password), flush=True)
-    web = create_app(app, run_scheduler=run_scheduler)
+    role = "run (web and collectors)" if run_scheduler else "serve (web only)"
+    where = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    log.info(
+        "livewall started: %s, pid %d, on %s, public address %s", role, os.getpid(), where, base
+    )
+    closed = _run_until_stopped(create_app(app, run_scheduler=run_scheduler), listening)
+    log.info("livewall stopped: %s closed", _count(closed, "stream"))
+    print(f"livewall stopped: {_count(closed, 'stream')} closed.", flush=True)
+    return 0
+
+
+def _run_until_stopped(web: Starlette, listening: socket.socket) -> int:
+    """Serve on the bound socket until SIGTERM or Ctrl+C; return how many screens' streams
+    the stop closed."""
     config = uvicorn.Config(
         web,
         # Our own access log (wall/access_log.py) and our handler: uvicorn configures none.
@@ -88,19 +103,12 @@ def _serve(args: argparse.Namespace, app: Livewall, run_scheduler: bool) -> int:
         proxy_headers=True,
     )
     server = Server(config, web.state.close_streams)
-    role = "run (web and collectors)" if run_scheduler else "serve (web only)"
-    where = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-    log.info(
-        "livewall started: %s, pid %d, on %s, public address %s", role, os.getpid(), where, base
-    )
     # uvicorn raises the stopping signal again once it has shut down; SIGTERM then ends the
     # program like Ctrl+C does (KeyboardInterrupt, caught below), not with status -15.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[listening])
-    log.info("livewall stopped: %s", _count(server.streams_closed, "stream") + " closed")
-    print(f"livewall stopped: {_count(server.streams_closed, 'stream')} closed.", flush=True)
-    return 0
+    return server.streams_closed
 
 
 def _count(number: int, noun: str) -> str:
