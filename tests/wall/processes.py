@@ -54,7 +54,8 @@ class Livewall:
         )
         self.out = self.err = ""
 
-    def wait_answering(self, base: str, timeout: float = 30) -> None:
+    # Migrations and loading the language models take seconds; on a loaded machine, a minute.
+    def wait_answering(self, base: str, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -65,7 +66,8 @@ class Livewall:
                 return
             except httpx.TransportError:
                 time.sleep(0.1)
-        raise AssertionError("the server did not answer in time")
+        self.stop()
+        raise AssertionError(f"the server did not answer in {timeout:.0f} s: {self.err}")
 
     def stop(self, signum: int = signal.SIGTERM) -> int:
         if self.process.poll() is None:
