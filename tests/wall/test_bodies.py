@@ -5,6 +5,7 @@ memory and in bytes read, and what is read is refused with a reason when no stor
 from __future__ import annotations
 
 import json
+import re
 import select
 import socket
 import threading
@@ -42,6 +43,8 @@ BODY_ROUTES: dict[tuple[str, str], int | None] = {
     ("POST", "/api/screens/messages"): MAX_BODY,  # JSON; multipart is MAX_UPLOAD, below
     ("DELETE", "/api/screens/messages/{message_id}"): None,
     ("DELETE", "/api/screens/emergency"): None,
+    ("POST", "/api/screens/slides"): MAX_BODY,  # JSON; multipart is MAX_UPLOAD
+    ("DELETE", "/api/screens/slides/{slide_id}"): None,
     ("POST", "/console/login"): DEFAULT_LIMIT,
     ("POST", "/console/logout"): DEFAULT_LIMIT,
     ("POST", "/console/api/decide"): DEFAULT_LIMIT,
@@ -51,6 +54,7 @@ BODY_ROUTES: dict[tuple[str, str], int | None] = {
     ("POST", "/console/sources"): DEFAULT_LIMIT,
     ("POST", "/console/users"): DEFAULT_LIMIT,
     ("POST", "/console/messages"): 5 * MAX_UPLOAD + CHUNK,
+    ("POST", "/console/slides"): 5 * MAX_UPLOAD + CHUNK,
 }
 
 
@@ -114,10 +118,10 @@ MULTIPART = {"Content-Type": "multipart/form-data; boundary=b"}
 async def test_a_200_mb_body_is_refused_at_each_routes_limit(client: httpx.AsyncClient) -> None:
     await login(client, "ada")  # the console's routes read the form for its CSRF token
     for (method, path), most in BODY_ROUTES.items():
-        url = path.replace("{source}", "relais").replace("{message_id}", "1")
+        url = re.sub(r"\{(message_id|slide_id)\}", "1", path.replace("{source}", "relais"))
         headers = FORM if path.startswith("/console/") else {**JSON, **TOKEN}
         body = Hostile(200 * MB)
-        if path == "/console/messages":  # the staff posts' form, with its image
+        if path in ("/console/messages", "/console/slides"):  # forms with an image
             headers, body = MULTIPART, Hostile(200 * MB, UPLOAD_HEAD)
         answer = await client.request(method, url, content=body, headers=headers)
         if most is None:

@@ -18,8 +18,8 @@ from tests.wall.console.conftest import PASSWORD, add_staff, login
 pytestmark = pytest.mark.anyio
 
 # Routes anyone may call: the wall, its public API, the screens' heartbeat (screens have no
-# login), webhooks (signed), the digest, static files, and the login form itself.
-PUBLIC_PREFIXES = ("/wall", "/static", "/media", "/hooks", "/digest", "/healthz")
+# login), webhooks (signed), the digest, static files, the event's look, and the login form.
+PUBLIC_PREFIXES = ("/wall", "/static", "/media", "/branding", "/hooks", "/digest", "/healthz")
 PUBLIC = {"/", "/api/posts", "/api/screens/heartbeat", "/console/login"}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
