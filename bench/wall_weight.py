@@ -74,12 +74,12 @@ def main() -> int:
     for name, sizes in results.items():
         parts = ", ".join(f"{k} {v / 1024:.1f} KB" for k, v in sizes.items() if k != "fonts")
         fonts = f"; fonts {sizes['fonts'] / 1024:.1f} KB, once a year" if sizes["fonts"] else ""
-        total = _counted(sizes) / 1024
+        total = counted(sizes) / 1024
         print(f"{name:18} {total:6.1f} KB  ({parts}{fonts})  budget {BUDGET // 1024} KB")
-    return 0 if all(_counted(s) < BUDGET for s in results.values()) else 1
+    return 0 if all(counted(s) < BUDGET for s in results.values()) else 1
 
 
-def _counted(sizes: dict[str, int]) -> int:
+def counted(sizes: dict[str, int]) -> int:
     return sum(v for k, v in sizes.items() if k != "fonts")
 
 

@@ -42,6 +42,8 @@ BODY_ROUTES: dict[tuple[str, str], int | None] = {
     ("POST", "/api/screens/messages"): MAX_BODY,  # JSON; multipart is MAX_UPLOAD, below
     ("DELETE", "/api/screens/messages/{message_id}"): None,
     ("DELETE", "/api/screens/emergency"): None,
+    ("POST", "/api/screens/slides"): MAX_BODY,  # JSON; multipart is MAX_UPLOAD
+    ("DELETE", "/api/screens/slides/{slide_id}"): None,
     ("POST", "/console/login"): DEFAULT_LIMIT,
     ("POST", "/console/logout"): DEFAULT_LIMIT,
     ("POST", "/console/api/decide"): DEFAULT_LIMIT,
@@ -53,8 +55,6 @@ BODY_ROUTES: dict[tuple[str, str], int | None] = {
     ("POST", "/console/notifications"): DEFAULT_LIMIT,
     ("POST", "/console/preferences"): DEFAULT_LIMIT,
     ("POST", "/console/messages"): 5 * MAX_UPLOAD + CHUNK,
-    ("POST", "/api/screens/slides"): MAX_BODY,  # JSON; multipart is MAX_UPLOAD
-    ("DELETE", "/api/screens/slides/{slide_id}"): None,
     ("POST", "/console/slides"): 5 * MAX_UPLOAD + CHUNK,  # the staff posts' form, for slides
 }
 

@@ -130,3 +130,19 @@ async def test_a_slide_added_from_the_api_reaches_an_open_screen_and_is_taken_do
     await page.wait_for_selector(".slide", state="hidden", timeout=5000)
     assert page.errors == []
     await page.close()
+
+
+async def test_a_screen_whose_clock_is_off_keeps_the_servers_time(
+    browser: Any,  # noqa: F811
+    server: LiveServer,
+    slides_app: Livewall,
+) -> None:
+    seed_demo(slides_app, 6)
+    schedule(slides_app, "À l'heure du serveur", -timedelta(minutes=1), every_posts=1)
+    page = await browser.new_page(viewport=FULL_HD)
+    # A TV three hours behind: by its own clock the slide would not start before long.
+    await page.clock.install(time=utcnow() - timedelta(hours=3))
+    await page.goto(f"{server.url}/wall/scene")
+    await page.wait_for_selector(".slide:not([hidden])", timeout=15000)
+    assert await page.text_content(".slide-text") == "À l'heure du serveur"
+    await page.close()

@@ -493,6 +493,11 @@
         offline_copy: wall.dataset.offlineReady === "true",
       }),
       keepalive: true,
+    }).then((response) => {
+      // The server's clock, every 30 s: a page opened from the offline copy carries the time
+      // it was saved at, and a TV's own clock may be off; slides keep the server's time.
+      const date = Date.parse(response.headers.get("date") || "");
+      if (date) clockSkew = date - Date.now();
     }).catch(() => {});
   }
 
