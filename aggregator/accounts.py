@@ -22,10 +22,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from aggregator import audit
+from aggregator.i18n import N_
 from aggregator.models import User, utc_column, utcnow
 from aggregator.store import Store
 
-ROLES = ("admin", "moderator")
+ROLES = (N_("admin"), N_("moderator"))
 FIRST_ADMIN = "admin"
 # A working day at the event, then log in again; idle sessions end sooner.
 SESSION_LIFETIME = timedelta(hours=14)
@@ -77,6 +78,8 @@ class Staff:
     session_id: int | None = None
     csrf_token: str | None = None
     user_id: int | None = None
+    # The user's own choices (language, shortcuts…), read with the session: no second query.
+    preferences: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def is_admin(self) -> bool:
@@ -224,7 +227,7 @@ def open_session(store: Store, user: User, address: str | None) -> tuple[str, St
     with store.write() as session:
         session.add(row)
         session.add(audit.entry(user.name, "login", address or ""))
-    return key, Staff(user.name, user.role, row.id, row.csrf_token, user.id)
+    return key, Staff(user.name, user.role, row.id, row.csrf_token, user.id, dict(user.preferences))
 
 
 def load_session(
@@ -246,7 +249,7 @@ def load_session(
         return None
     if now - row.last_seen > TOUCH_EVERY:
         _touch(store, row.id, now)
-    return Staff(user.name, user.role, row.id, row.csrf_token, user.id)
+    return Staff(user.name, user.role, row.id, row.csrf_token, user.id, dict(user.preferences))
 
 
 def _touch(store: Store, session_id: int | None, now: datetime) -> None:

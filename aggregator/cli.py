@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -23,6 +24,8 @@ from aggregator.scheduler import create_scheduler, stop_collecting
 from aggregator.settings import Settings, default_config_path
 from aggregator.sources import TABLE_HEADER
 from aggregator.streams import StreamRunner
+
+log = logging.getLogger("livewall")
 
 
 def register(commands: Commands) -> None:
@@ -138,7 +141,7 @@ async def _collect(app: Livewall, names: list[str]) -> int:
 
 def cmd_sources(args: argparse.Namespace, app: Livewall) -> int:
     prepare_store(app, out=sys.stderr)
-    rows = [TABLE_HEADER, *(health.row() for health in app.sources.health())]
+    rows = [TABLE_HEADER, *(health.row(app.settings.zone) for health in app.sources.health())]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
@@ -166,6 +169,7 @@ class _stdout:
 def cmd_worker(args: argparse.Namespace, app: Livewall) -> int:
     prepare_store(app)
     print(f"worker: collecting {len(app.harvest.sources())} source(s); Ctrl+C stops", flush=True)
+    log.info("livewall started: worker (collectors only), %d source(s)", len(app.harvest.sources()))
     asyncio.run(run_worker(app))
     return 0
 
@@ -191,6 +195,7 @@ async def run_worker(app: Livewall) -> None:
         if unfinished:
             print(f"worker: stopped during {', '.join(unfinished)} (their next run catches up)")
         await app.aclose()
+    log.info("livewall stopped: worker")
     print("worker stopped.", flush=True)
 
 

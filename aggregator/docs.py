@@ -7,10 +7,13 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from aggregator.branding import BrandKeys
 from aggregator.settings import (
     ConsoleSettings,
     DigestSettings,
     EventSettings,
+    LoggingSettings,
+    MetricsSettings,
     ModerationSettings,
     ScreenSettings,
     ServerSettings,
@@ -26,6 +29,9 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("[moderation]", ModerationSettings),
     ("[[screens]]", ScreenSettings),
     ("[digest]", DigestSettings),
+    ("[metrics]", MetricsSettings),
+    ("[logging]", LoggingSettings),
+    ("[branding]", BrandKeys),
     ("[console]", ConsoleSettings),
 )
 
@@ -59,6 +65,26 @@ def _table(model: type[BaseModel], names: list[str]) -> list[str]:
     return lines
 
 
+def _ordered(model: type[BaseModel]) -> list[str]:
+    """A screen's own keys first, then the look it may set for itself."""
+    names = list(model.model_fields)
+    if model is BrandKeys or not issubclass(model, BrandKeys):
+        return names
+    return [n for n in names if n not in BrandKeys.model_fields] + list(BrandKeys.model_fields)
+
+
+def _intro(title: str) -> list[str]:
+    if title != "[branding]":
+        return []
+    return [
+        "The event's look on every screen; a `[[screens]]` entry may set the same keys for",
+        "itself. At start the colours each screen draws text with are measured (WCAG 2.x",
+        "relative luminance): text on the background and on the cards, the accent there, and",
+        "text on the accent must reach 4.5:1, or livewall refuses to start and names the key.",
+        "",
+    ]
+
+
 def settings_markdown() -> str:
     out = [
         "# Configuration reference",
@@ -76,7 +102,7 @@ def settings_markdown() -> str:
         "",
     ]
     for title, model in SECTIONS:
-        out += [f"## `{title}`", "", *_table(model, list(model.model_fields)), ""]
+        out += [f"## `{title}`", "", *_intro(title), *_table(model, _ordered(model)), ""]
     out += ["## `[[sources]]`", "", "Keys every source has:", ""]
     out += [*_table(SourceOptions, list(SourceOptions.model_fields)), ""]
     for kind, entry in SOURCE_TYPES.items():
@@ -103,13 +129,23 @@ def settings_markdown() -> str:
         "(media addresses then use a key kept in the media folder) |",
         "| `LIVEWALL_API_TOKEN` | a bearer token that opens the JSON API (`/api/…`) to scripts, "
         "besides the API tokens admins create in the console | only those tokens work |",
+        "| `LIVEWALL_METRICS_TOKEN` (the name `[metrics] token_env` gives) | a bearer token "
+        "that opens `/metrics` from outside the allowed networks | only `[metrics] allow` "
+        "reads it |",
         "| `LIVEWALL_MEDIA_DIR` | media cache folder | `media-cache/` beside the SQLite file, "
         "else `data/media-cache` |",
         "| `LIVEWALL_SMTP_USER`, `LIVEWALL_SMTP_PASSWORD` | login to the digest's SMTP server "
         "| warning: the digest is sent without logging in; a user without its password is an "
         "error |",
+        "| `PGPASSWORD` (and libpq's other `PG…` variables) | the PostgreSQL password, "
+        "so `[storage] url` names none | a password in the URL, or a login that needs none "
+        "(a local socket as the system user) |",
+        "| `FORWARDED_ALLOW_IPS` | addresses of the reverse proxies whose `X-Forwarded-For` "
+        "and `X-Forwarded-Proto` are believed (uvicorn's) | `127.0.0.1,::1`: a proxy on the "
+        "same machine |",
         "| the name a source's `*_env` key gives, such as "
-        '`app_password_env = "LIVEWALL_BLUESKY_PASSWORD"` | that source\'s secret '
+        '`app_password_env = "LIVEWALL_BLUESKY_PASSWORD"` (config/assises-umq.toml also names '
+        "`LIVEWALL_YOUTUBE_API_KEY` and `LIVEWALL_WEBHOOK_SECRET`) | that source's secret "
         "| error when the source cannot run without it (Bluesky `app_password_env`, webhook "
         "`secret_env`, Mastodon `token_env` with `streaming = true`); warning when it runs "
         "with less (Mastodon `token_env` without streaming, YouTube `api_key_env`); a warning "

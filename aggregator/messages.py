@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from aggregator.i18n import N_
 from aggregator.models import UTCDateTime, _json, utcnow
 from aggregator.store import Store
 
@@ -146,11 +147,11 @@ def _check(
     if kind not in ("announcement", "emergency"):
         raise MessageError(f"kind must be 'announcement' or 'emergency', got {kind!r}")
     if not text:
-        raise MessageError("text is empty")
+        raise MessageError(N_("text is empty"))
     if len(text) > MAX_TEXT:
         raise MessageError(f"text is {len(text)} characters long, at most {MAX_TEXT}")
     if kind == "announcement" and not minutes:
-        raise MessageError("an announcement needs 'minutes' (how long it stays on screen)")
+        raise MessageError(N_("an announcement needs 'minutes' (how long it stays on screen)"))
     if minutes is not None and not 1 <= minutes <= MAX_MINUTES:
         raise MessageError(f"minutes must be between 1 and {MAX_MINUTES}, got {minutes}")
     unknown = [s for s in screens if known is not None and s not in known]
@@ -163,7 +164,7 @@ def _check_image(image: str | None, kind: str) -> None:
         return
     if kind == "emergency":
         # The emergency screen is text only: nothing may distract from what to do.
-        raise MessageError("an emergency message has no image")
+        raise MessageError(N_("an emergency message has no image"))
     if not IMAGE_NAME.fullmatch(image):
         raise MessageError(f"image {image!r} is not the name of a stored image")
 

@@ -14,11 +14,14 @@ from typing import get_args
 from sqlmodel import select
 
 from aggregator import audit
+from aggregator.i18n import N_
 from aggregator.models import Screen, utcnow
 from aggregator.settings import Layout, ScreenSettings, Settings
 from aggregator.store import Store
 
 LAYOUTS: tuple[str, ...] = get_args(Layout)
+# The console and the screens index show each layout by its translated name: marked here.
+LAYOUT_NAMES = (N_("grid"), N_("spotlight"), N_("ticker"))
 # Screens beat every 30 s: two missed beats and a margin make a screen offline.
 ONLINE_WITHIN = timedelta(seconds=75)
 

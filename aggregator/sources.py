@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import col, select
 
 from aggregator import audit
+from aggregator.i18n import N_
 from aggregator.models import Post, Source, utcnow
 from aggregator.settings import Settings
 from aggregator.store import Store
@@ -21,8 +23,8 @@ from collectors.base import SourceOptions, needs_staff
 
 # The states a source can be in, as `livewall sources` and the console name them (the
 # console translates them); a failing source's state also says how many runs in a row.
-OK, FAILING, CONFIG_ERROR = "ok", "failing", "config error"
-PAUSED, NEVER_RUN, DISABLED = "paused", "never run", "disabled"
+OK, FAILING, CONFIG_ERROR = N_("ok"), "failing", N_("config error")
+PAUSED, NEVER_RUN, DISABLED = N_("paused"), N_("never run"), N_("disabled")
 IDLE_STATES = (PAUSED, NEVER_RUN, DISABLED)
 TABLE_HEADER = ("SOURCE", "TYPE", "STATE", "LAST SUCCESS", "NEXT ATTEMPT", "POSTS", "LAST ERROR")
 
@@ -55,14 +57,15 @@ class SourceHealth:
         """Failing in a way only staff can mend (a refused credential, a wrong setting)."""
         return needs_staff(self.problem)
 
-    def row(self) -> tuple[str, ...]:
-        """Its line in `livewall sources` (columns: TABLE_HEADER)."""
+    def row(self, zone: ZoneInfo | None = None) -> tuple[str, ...]:
+        """Its line in `livewall sources` (columns: TABLE_HEADER), times in `zone` (the
+        event's; the machine's when None)."""
         return (
             self.name,
             self.type,
             self.state,
-            local_time(self.last_success),
-            local_time(self.next_attempt),
+            local_time(self.last_success, zone),
+            local_time(self.next_attempt, zone),
             str(self.posts),
             f"{self.error_kind}: {self.error}" if self.error else "",
         )
@@ -104,9 +107,9 @@ def source_row(options: SourceOptions, stored: Source | None) -> tuple[str, ...]
     return source_health(options, stored).row()
 
 
-def local_time(moment: datetime | None) -> str:
-    """A moment in the machine's local time, to the second; a dash for none."""
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else "—"
+def local_time(moment: datetime | None, zone: ZoneInfo | None = None) -> str:
+    """A moment in `zone` (the machine's when None), to the second; a dash for none."""
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if moment else "—"
 
 
 class Sources:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
+import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,9 @@ from PIL import Image  # noqa: E402
 
 from aggregator import messages  # noqa: E402
 from aggregator.application import Livewall  # noqa: E402
+from aggregator.models import utcnow  # noqa: E402
 from aggregator.settings import settings_from_mapping  # noqa: E402
+from aggregator.slides import SlidePlan  # noqa: E402
 from aggregator.store import Store  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.conftest import LiveServer  # noqa: E402
@@ -34,6 +38,22 @@ SHOTS: list[tuple[str, dict[str, Any]]] = [
     ("grid-live", {"layout": "grid", "title": "Hall principal", "show_stream": True}),
     ("emergency", {"layout": "grid", "title": "Hall"}),
 ]
+# The Assises' own look, as config/assises-umq.toml sets it, on each layout, then a sponsor
+# slide and an announcement slide shown between posts.
+ASSISES = tomllib.loads((REPO / "config" / "assises-umq.toml").read_text(encoding="utf-8"))
+SHOTS += [
+    (f"assises-{layout}", {"layout": layout, "title": title, **ASSISES["branding"]})
+    for layout, title in (
+        ("grid", "Hall principal"),
+        ("spotlight", "Salle plénière"),
+        ("ticker", "Bandeau"),
+    )
+]
+SLIDE_SHOTS = ("slide-grid", "slide-spotlight", "slide-ticker")
+SHOTS += [
+    (name, {"layout": name[6:], "title": title, "rotate_seconds": 3, **ASSISES["branding"]})
+    for name, title in zip(SLIDE_SHOTS, ("Hall principal", "Salle plénière", "Bandeau"), strict=True)
+]  # fmt: skip
 
 
 def build(folder: Path) -> Livewall:
@@ -57,7 +77,23 @@ def build(folder: Path) -> Livewall:
     messages.send(
         store, "Le dîner est servi au niveau 4 — bon appétit!", screens=["grid-dark"], minutes=30
     )
+    add_slides(app, folder)
     return app
+
+
+def add_slides(app: Livewall, folder: Path) -> None:
+    from tests.wall.wall_data import sponsor_logo
+    from wall.slides import add_slide
+    from wall.staff_images import StaffImages
+
+    now, hour = utcnow(), timedelta(hours=1)
+    logo = sponsor_logo(folder / "sponsor.png").read_bytes()
+    sponsor = SlidePlan(now, now + hour, "Énergie Boréale, fière partenaire des Assises",
+                        screens=["slide-grid", "slide-spotlight"], every_posts=1)  # fmt: skip
+    add_slide(app, StaffImages.of(app), sponsor, logo, "bench")
+    notice = SlidePlan(now, now + hour, "Plénière à 14 h : « Le financement des villes »",
+                       kind="announcement", screens=["slide-ticker"], every_posts=1)  # fmt: skip
+    app.slides.add(notice, "bench")
 
 
 def add_broadcast(app: Livewall) -> None:
@@ -91,6 +127,9 @@ async def shoot(base: str, out: Path) -> None:
         )
         for name, _ in SHOTS:
             await page.goto(f"{base}/wall/{name}")
+            if name in SLIDE_SHOTS:
+                await page.wait_for_selector(".slide:not([hidden])", timeout=30000)
+                await page.wait_for_timeout(500)  # the arrival animation ends
             await page.wait_for_timeout(1500)
             if name == "emergency":
                 await page.evaluate("document.querySelector('.emergency').hidden = false")

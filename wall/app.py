@@ -16,14 +16,19 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from aggregator.application import Livewall
+from aggregator.i18n import LOCALES
 from aggregator.media_urls import shown_image
 from aggregator.scheduler import create_scheduler, stop_collecting
 from aggregator.streams import StreamRunner
-from wall import api, heartbeat, hooks, media, messages
+from wall import api, health, heartbeat, hooks, media, messages, metrics, slides
+from wall.access_log import AccessLog
 from wall.assets import Assets
 from wall.bodies import BodyLimit, BodyTooLarge
+from wall.branding import BrandFiles
 from wall.console import routes as console
+from wall.console.common import Console
 from wall.digest import DigestViews
+from wall.language_cookie import RememberLanguage
 from wall.params import BadRequest, PlainQuery
 from wall.prefetch import Prefetch
 from wall.screens import NETWORK_ICONS, ScreenViews
@@ -36,6 +41,7 @@ log = logging.getLogger("livewall.web")
 def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
     """The Starlette app for one Livewall; with `run_scheduler` it also collects (all-in-one)."""
     assets = Assets()
+    brands = BrandFiles(app.settings, assets)
     cache = media.MediaCache(media.default_directory(app.store.url, app.env), env=app.env)
     templates = Templates(
         assets,
@@ -46,10 +52,12 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
             "initials": initials,
             "hue": hue,
             "network_icons": NETWORK_ICONS,
+            "brand_look": brands.look,
         },
     )
     screens = ScreenViews(app, templates)
     prefetch = Prefetch(app, cache)
+    staff = Console(app, templates)  # one session key: the console's and /readyz's
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -91,20 +99,28 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
         *api.routes(app),
         *hooks.routes(app),
         *screens.routes(),
-        *console.routes(app, templates),
+        *console.routes(staff),
         *messages.routes(app),
+        *slides.routes(app),
         *heartbeat.routes(app),
+        *health.routes(app, staff.guard),
+        *metrics.routes(app),
         *cache.routes(),
+        *brands.routes(),
         *DigestViews(app, templates).routes(),
         Mount("/static", StaticFiles(directory=assets.directory), name="static"),
     ]
     refusals = {HTTPException: http_error, BadRequest: http_error, BodyTooLarge: http_error}
     web = Starlette(routes=routes, lifespan=lifespan, exception_handlers=refusals)
     web.state.livewall = app
+    # The server calls it when told to stop, so open streams end before it waits for them.
+    web.state.close_streams = screens.close
     # The last added is the outermost: every answer, refusals included, gets the headers.
+    web.add_middleware(RememberLanguage, languages=tuple(LOCALES))
     web.add_middleware(PlainQuery)
     web.add_middleware(BodyLimit)
     web.add_middleware(SecurityHeaders)
+    web.add_middleware(AccessLog)  # outermost: it times and sees every answer
     return web
 
 

@@ -1,7 +1,7 @@
 """`make messages`: each string the code and templates mark for translation, in the catalogue
 of the part that shows it, for a translator to fill in.
 
-The French catalogues are split by part: wall/locale/fr/LC_MESSAGES/{wall,console,staff_posts}.po
+The French catalogues are split by part: wall/locale/fr/LC_MESSAGES/{wall,console,staff_posts,slides}.po
 and aggregator/digest/locale/fr/LC_MESSAGES/digest.po, which the wall's digest pages share with
 the digest's editions. A marked string that no catalogue holds yet is added, untranslated, to
 the catalogue of the first file that marks it; nothing is ever removed, since some strings are
@@ -24,11 +24,15 @@ FRENCH = "locale/fr/LC_MESSAGES"
 WALL = f"wall/{FRENCH}/wall.po"
 CONSOLE = f"wall/{FRENCH}/console.po"
 DIGEST = f"aggregator/digest/{FRENCH}/digest.po"
+SLIDES = f"wall/{FRENCH}/slides.po"
 # Where a new string goes, by the path of the first file that marks it (first match wins).
 PARTS = (
     ("aggregator/digest/", DIGEST),
     ("wall/digest.py", DIGEST),
     ("wall/templates/digest/", DIGEST),
+    ("wall/console/slides.py", SLIDES),
+    ("wall/templates/console/slide", SLIDES),
+    ("wall/slides.py", SLIDES),
     ("wall/console/", CONSOLE),
     ("wall/templates/console/", CONSOLE),
     ("", WALL),

@@ -21,7 +21,7 @@ from aggregator.application import Livewall
 from aggregator.digest.models import Digest
 from aggregator.digest.render import EMAIL_ALL_POSTS_LIMIT, body_html, preheader, subject
 from aggregator.i18n import LOCALES
-from wall.i18n import pick_language
+from wall.i18n import chosen_language, remembered_language, switch_links
 from wall.templating import Templates
 
 FEED_ENTRIES = 60
@@ -54,17 +54,21 @@ class DigestViews:
 
     def language(self, request: Request) -> str:
         languages = self.runs.languages
-        return pick_language(request.query_params.get("lang"), "fr", languages)
+        return chosen_language(request, languages, remembered_language(request), "fr")
 
-    def _common(self, language: str) -> dict[str, Any]:
-        return {"event": self.app.settings.event, "languages": self.runs.languages}
+    def _common(self, request: Request, language: str) -> dict[str, Any]:
+        return {
+            "event": self.app.settings.event,
+            "languages": self.runs.languages,
+            "switch": switch_links(request, self.runs.languages, language),
+        }
 
     async def archive(self, request: Request) -> Response:
         language = self.language(request)
         rows = await anyio.to_thread.run_sync(self.runs.archive)
         days = [(row, day_label(row.day, language)) for row in rows]
         return self.templates.response(
-            "digest/archive.html", language, days=days, **self._common(language)
+            "digest/archive.html", language, days=days, **self._common(request, language)
         )
 
     async def page(self, request: Request) -> Response:
@@ -77,7 +81,7 @@ class DigestViews:
                 language,
                 status=404,
                 day=day_label(day, language),
-                **self._common(language),
+                **self._common(request, language),
             )
         body, title, _ = await anyio.to_thread.run_sync(self._body, day, language, False)
         return self.templates.response(
@@ -88,8 +92,12 @@ class DigestViews:
             record=record,
             body=body,
             title=title,
-            **self._common(language),
+            **self._common(request, language),
         )
+
+    def body(self, day: date, language: str) -> str:
+        """The day's fragment as its page shows it, from the store as it is now."""
+        return self._body(day, language, False)[0]
 
     def _body(self, day: date, language: str, in_feed: bool) -> tuple[str, str, str]:
         """The day's fragment, title and one-line summary, from the store as it is now. The
@@ -112,7 +120,7 @@ class DigestViews:
             entries=entries,
             public_url=self.app.settings.server.public_url,
             updated=max((entry[0].built_at for entry in entries), default=None),
-            **self._common(language),
+            **self._common(request, language),
         )
         return Response(xml, media_type="application/atom+xml; charset=utf-8")
 

@@ -33,10 +33,10 @@ from starlette.routing import Route
 
 from aggregator import messages
 from aggregator.application import Livewall
-from aggregator.models import Change, Post
+from aggregator.models import Change, Post, utcnow
 from aggregator.settings import ScreenSettings
 from aggregator.timeline import Filter
-from wall.i18n import pick_language
+from wall.i18n import chosen_language, remembered_language, switch_links
 from wall.params import resume_point
 from wall.security import screen_csp
 from wall.templating import Templates
@@ -57,6 +57,7 @@ FIRST_PAGE = 30
 NETWORK_ICONS = frozenset(
     ("mastodon", "bluesky", "youtube", "feed", "web", "x", "instagram", "facebook", "linkedin")
 )
+EVENT_NAME = re.compile(r"^event: (\w+)$", re.MULTILINE)
 VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 EMBED = "https://www.youtube-nocookie.com/embed/{}?autoplay=1&mute=1&playsinline=1&rel=0"
 
@@ -98,10 +99,11 @@ def live_stream(app: Livewall) -> dict[str, Any]:
 
 
 def qr_code(url: str) -> Markup:
-    """An inline SVG QR code (drawn by the server: no third-party QR service)."""
+    """An inline SVG QR code (drawn by the server: no third-party QR service). Its text
+    alternative is on the element that holds it (see screen.html): the drawing itself is hidden."""
     code = segno.make(url, error="m")
     svg = code.svg_inline(scale=1, dark="#000", light="#fff", border=2, omitsize=True)
-    return Markup(svg.replace("<svg ", '<svg role="img" ', 1))
+    return Markup(svg.replace("<svg ", '<svg aria-hidden="true" focusable="false" ', 1))
 
 
 BatchKey = tuple[int, str, str]  # after-seq, screen name, language
@@ -272,6 +274,15 @@ class ScreenViews:
         self.app = app
         self.templates = templates
         self.batches = Batches(self._batch, lambda: app.feed.seq)
+        self.open_streams = 0
+        self.closing = False
+
+    def close(self) -> int:
+        """End every screen's stream (the server is stopping; screens reconnect on their own
+        to the next one); return how many were open. Call it on the event loop's thread."""
+        self.closing = True
+        self.app.feed.wake()
+        return self.open_streams
 
     def routes(self) -> list[Route]:
         return [
@@ -288,9 +299,11 @@ class ScreenViews:
         return screen
 
     def language(self, request: Request, screen: ScreenSettings | None = None) -> str:
+        """`?lang=`, then the screen's own language (a TV in the hall is set up for it), then
+        this browser's choice (cookie), then the event's first language."""
         languages = self.app.settings.event.languages
-        default = (screen.lang if screen else None) or languages[0]
-        return pick_language(request.query_params.get("lang"), default, languages)
+        own = screen.lang if screen else None
+        return chosen_language(request, languages, own, remembered_language(request))
 
     def scan_url(self, screen: ScreenSettings) -> str:
         return screen.qr_url or f"{self.app.settings.server.public_url}/wall/{screen.name}"
@@ -306,9 +319,11 @@ class ScreenViews:
         )
 
     async def index(self, request: Request) -> Response:
+        language = self.language(request)
         return self.templates.response(
             "wall/index.html",
-            self.language(request),
+            language,
+            switch=switch_links(request, self.app.settings.event.languages, language),
             event=self.app.settings.event,
             screens=self.app.settings.screens,
             public_url=self.app.settings.server.public_url,
@@ -325,6 +340,8 @@ class ScreenViews:
             screen=screen,
             qr=qr_code(self.scan_url(screen)),
             scan_url=self.scan_url(screen),
+            # The server's clock: a screen whose own clock is off still keeps slides' times.
+            now=utcnow().isoformat(),
             **state,
         )
         response.headers["Content-Security-Policy"] = screen_csp(
@@ -339,7 +356,9 @@ class ScreenViews:
         posts = self.app.posts.latest(FIRST_PAGE, selection=selection(screen), pinned_first=True)
         stream = live_stream(self.app) if screen.show_stream else {"live": False}
         shown = [m.payload() for m in messages.active(self.app.store, screen.name)]
-        return {"seq": seq, "posts": posts, "stream": stream, "messages": shown}
+        # Every slide not yet over: the screen keeps their schedule itself, offline too.
+        slides = [s.payload() for s in self.app.slides.pending(screen.name)]
+        return {"seq": seq, "posts": posts, "stream": stream, "messages": shown, "slides": slides}
 
     async def events(self, request: Request) -> Response:
         screen = self._screen(request)
@@ -359,7 +378,23 @@ class ScreenViews:
             )
         else:
             stream = self._stream(screen, start, language, replay=start < current)
-        return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
+        return StreamingResponse(
+            self._counted(stream), media_type="text/event-stream", headers=headers
+        )
+
+    async def _counted(self, stream: AsyncIterator[str]) -> AsyncIterator[str]:
+        """The stream, counted in the metrics: open while it runs, each event by name."""
+        metrics = self.app.metrics
+        metrics.streams_open.inc()
+        self.open_streams += 1
+        try:
+            async for chunk in stream:
+                yield chunk
+                for name in EVENT_NAME.findall(chunk):
+                    metrics.events_sent.labels(name).inc()
+        finally:
+            metrics.streams_open.dec()
+            self.open_streams -= 1
 
     async def _resume(self, asked: int | None) -> tuple[int, int]:
         """(where the stream starts, the store's sequence now)."""
@@ -384,7 +419,7 @@ class ScreenViews:
         self, screen: ScreenSettings, seq: int, language: str, replay: bool
     ) -> AsyncIterator[str]:
         yield self._hello()
-        while True:
+        while not self.closing:
             try:
                 chunks, last = await self.batches.after(seq, screen, language, replay)
             except Busy:
@@ -396,6 +431,8 @@ class ScreenViews:
                 seq = last
                 continue
             moved = await self.app.feed.wait_beyond(seq, PING_SECONDS)
+            if self.closing:
+                return
             if moved <= seq:
                 # An event, not a comment: it keeps proxies (nginx: 60 s) from closing a quiet
                 # stream, and lets the screen see that a silent stream is still alive.
@@ -455,7 +492,7 @@ class ScreenViews:
 def _for_screen(change: Change, name: str) -> bool:
     if change.screen is not None and change.screen != name:
         return False
-    if change.kind == "message":
+    if change.kind in ("message", "slide"):
         wanted = change.payload.get("screens") or []
         return not wanted or name in wanted
     return True

@@ -17,6 +17,8 @@ CSP = (
 )
 
 
+# The console's previews (a card, a slide) are framed by the console's own pages only.
+FRAMED_BY_CONSOLE = CSP.replace("frame-ancestors 'none'", "frame-ancestors 'self'")
 NONE = "'none'"
 PLAYER = "https://www.youtube-nocookie.com"
 ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")

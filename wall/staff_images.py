@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from aggregator import messages
 from aggregator.application import Livewall
+from aggregator.i18n import N_
 from wall import media
 
 IMAGE_BYTES = media.MAX_BYTES
@@ -43,7 +44,7 @@ class ImageRefused(messages.MessageError):
 def too_big(size: int) -> ImageRefused:
     return ImageRefused(
         f"image too big: {size} bytes (at most {IMAGE_BYTES})",
-        "The image is too large: %(size)s MB (at most %(limit)s MB).",
+        N_("The image is too large: %(size)s MB (at most %(limit)s MB)."),
         status=413,
         size=size / MEGABYTE,
         limit=IMAGE_BYTES // MEGABYTE,
@@ -105,7 +106,7 @@ class StaffImages:
 def _svg() -> ImageRefused:
     return ImageRefused(
         "SVG images are not accepted (JPEG, PNG, WebP or GIF only)",
-        "SVG images are not accepted: send a JPEG, PNG, WebP or GIF image.",
+        N_("SVG images are not accepted: send a JPEG, PNG, WebP or GIF image."),
     )
 
 
@@ -116,14 +117,16 @@ def _refused(reason: str) -> ImageRefused:
         # Both bounds at once: a side too long, or too many pixels to decode in memory.
         return ImageRefused(
             f"image refused: {reason}",
-            "The image has too many pixels (at most %(side)s pixels on a side and about "
-            "%(millions)s million pixels in all).",
+            N_(
+                "The image has too many pixels (at most %(side)s pixels on a side and about "
+                "%(millions)s million pixels in all)."
+            ),
             side=media.MAX_SIDE,
             millions=media.MAX_DECODED_BYTES // 4 // 1_000_000,
         )
     return ImageRefused(
         f"not an accepted image ({reason}): JPEG, PNG, WebP or GIF only",
-        "This file is not an image the screens accept: send a JPEG, PNG, WebP or GIF image.",
+        N_("This file is not an image the screens accept: send a JPEG, PNG, WebP or GIF image."),
     )
 
 

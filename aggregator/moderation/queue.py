@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlencode
 import sqlalchemy as sa
 from sqlmodel import col, select
 
+from aggregator.i18n import N_
 from aggregator.models import Post
 from aggregator.moderation.decisions import Outcome, decide, restore
 from aggregator.moderation.live_rules import LiveRules
@@ -22,7 +23,8 @@ from aggregator.moderation.rules import Rules
 from aggregator.moderation.waiting import Waiting, summary
 from aggregator.store import Store
 
-STATUSES = ("pending", "approved", "rejected", "retracted", "all")
+# Shown translated in the console's filter: marked for the catalogues.
+STATUSES = (N_("pending"), N_("approved"), N_("rejected"), N_("retracted"), N_("all"))
 TEXT_FIELDS = ("source", "network", "language", "author", "text")
 
 

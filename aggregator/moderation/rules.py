@@ -10,6 +10,7 @@ from typing import Protocol
 
 from sqlmodel import Session
 
+from aggregator.i18n import N_
 from aggregator.models import Post
 from aggregator.moderation.folding import fold, looks_plain
 from aggregator.settings import Settings
@@ -102,7 +103,7 @@ class Rules:
         if handle in self.trusted:
             if not looks_plain(author_handle):
                 # A disguised copy of a trusted account is what an impersonator would post from.
-                return Decision("pending", "looks like a trusted author")
+                return Decision("pending", N_("looks like a trusted author"))
             return Decision("approved", None)
         if self.mode == "post":
             return Decision("approved", None)

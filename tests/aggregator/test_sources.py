@@ -3,8 +3,9 @@ pause, resume and run-now with their audit entries."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
@@ -116,3 +117,9 @@ def test_pausing_an_unknown_source_says_which(app: Livewall, store: Store) -> No
         app.sources.pause("nope", actor="ada")
     with store.read() as session:
         assert session.exec(select(ModerationEntry)).first() is None
+
+
+def test_the_table_shows_times_in_the_event_s_zone() -> None:
+    ran = Source(name="demo", type="demo", last_success=datetime(2026, 11, 25, 23, 10, tzinfo=UTC))
+    row = source_health(source(), ran).row(ZoneInfo("America/Toronto"))
+    assert row[3] == "2026-11-25 18:10:00"

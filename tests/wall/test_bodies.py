@@ -51,7 +51,11 @@ BODY_ROUTES: dict[tuple[str, str], int | None] = {
     ("POST", "/console/sources"): DEFAULT_LIMIT,
     ("POST", "/console/users"): DEFAULT_LIMIT,
     ("POST", "/console/notifications"): DEFAULT_LIMIT,
+    ("POST", "/console/preferences"): DEFAULT_LIMIT,
     ("POST", "/console/messages"): 5 * MAX_UPLOAD + CHUNK,
+    ("POST", "/api/screens/slides"): MAX_BODY,  # JSON; multipart is MAX_UPLOAD
+    ("DELETE", "/api/screens/slides/{slide_id}"): None,
+    ("POST", "/console/slides"): 5 * MAX_UPLOAD + CHUNK,  # the staff posts' form, for slides
 }
 
 
@@ -116,9 +120,10 @@ async def test_a_200_mb_body_is_refused_at_each_routes_limit(client: httpx.Async
     await login(client, "ada")  # the console's routes read the form for its CSRF token
     for (method, path), most in BODY_ROUTES.items():
         url = path.replace("{source}", "relais").replace("{message_id}", "1")
+        url = url.replace("{slide_id}", "1")
         headers = FORM if path.startswith("/console/") else {**JSON, **TOKEN}
         body = Hostile(200 * MB)
-        if path == "/console/messages":  # the staff posts' form, with its image
+        if path in ("/console/messages", "/console/slides"):  # a staff form, with its image
             headers, body = MULTIPART, Hostile(200 * MB, UPLOAD_HEAD)
         answer = await client.request(method, url, content=body, headers=headers)
         if most is None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from PIL import Image, ImageDraw, ImageFont
 from sqlmodel import col, select
 
 from aggregator.application import Livewall
@@ -37,3 +40,16 @@ def seed_demo(livewall: Livewall, count: int = 14) -> list[int]:
     if len(ids) > 2:
         decide(livewall.store, ids[2], "feature", "marie")
     return ids
+
+
+def sponsor_logo(path: Path) -> Path:
+    """A made-up sponsor's logo: a mark and a name on white (Pillow's own font has no accents)."""
+    image = Image.new("RGB", (1200, 600), "#ffffff")
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((90, 150, 390, 450), fill="#e4002b")
+    draw.rectangle((190, 250, 290, 350), fill="#ffffff")
+    draw.text((450, 230), "Energie\nBoreale", fill="#1a1a1a", font=ImageFont.load_default(110))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    path.write_bytes(buffer.getvalue())
+    return path

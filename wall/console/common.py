@@ -14,7 +14,13 @@ from aggregator.accounts import Staff
 from aggregator.application import Livewall
 from wall.console.auth import Guard
 from wall.console.sessions import Cookies, secret_key
-from wall.i18n import pick_language, translations
+from wall.i18n import (
+    chosen_language,
+    remembered_language,
+    switch_links,
+    this_page,
+    translations,
+)
 from wall.templating import Templates
 
 T = TypeVar("T")
@@ -23,11 +29,13 @@ T = TypeVar("T")
 NAVIGATION = (
     ("/console", "Queue", False),
     ("/console/messages", "Staff posts", False),
+    ("/console/slides", "Slides", False),
     ("/console/rules", "Rules", True),
     ("/console/screens", "Screens", True),
     ("/console/sources", "Sources", True),
     ("/console/audit", "Audit log", False),
     ("/console/stats", "Statistics", False),
+    ("/console/digest", "Digest", False),
     ("/console/users", "Accounts", True),
     ("/console/notifications", "Notifications", False),
 )
@@ -50,8 +58,12 @@ class Console:
         return await anyio.to_thread.run_sync(partial(function, *args, **kwargs))
 
     def language(self, request: Request) -> str:
+        """`?lang=`, then this browser's choice (cookie), then the staff member's own (set at
+        login and by the switch), then the event's first language."""
+        staff: Staff | None = getattr(request.state, "staff", None)
+        preferred = staff.preferences.get("language") if staff else None
         languages = self.app.settings.event.languages
-        return pick_language(request.query_params.get("lang"), languages[0], languages)
+        return chosen_language(request, languages, remembered_language(request), preferred)
 
     def gettext(self, request: Request) -> Callable[[str], str]:
         return translations(self.language(request)).gettext
@@ -67,14 +79,17 @@ class Console:
         nav = [
             (p, label) for p, label, admin in NAVIGATION if staff and (staff.is_admin or not admin)
         ]
+        language = self.language(request)
         return self.templates.response(
             name,
-            self.language(request),
+            language,
             status=status,
+            switch=switch_links(request, self.app.settings.event.languages, language),
             staff=staff,
             csrf=staff.csrf_token if staff else None,
             navigation=nav,
             here=request.url.path,
+            back=this_page(request),
             event=self.app.settings.event,
             **context,
         )

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from aggregator.accounts import AccountError
+from aggregator.i18n import N_
 from aggregator.messages import MessageError
 from aggregator.moderation.live_rules import RuleError
 from wall import params
@@ -18,17 +19,19 @@ FORM_ERRORS = (AccountError, RuleError, MessageError, ValueError, KeyError)
 
 # Success messages by code: a redirect carries the code, never free text (no spoofed notices).
 NOTICES = {
-    "saved": "Saved.",
-    "banned": "Author banned; their posts on the screens were retracted.",
-    "removed": "Removed.",
-    "reload": "The screen will reload within a few seconds.",
-    "layout": "The screen's layout is changing.",
-    "paused": "Source paused.",
-    "resumed": "Source resumed.",
-    "running": "The source is being collected now.",
-    "user": "Account saved.",
-    "sent": "The message is on the screens.",
-    "cleared": "The message is taken down.",
+    "saved": N_("Saved."),
+    "banned": N_("Author banned; their posts on the screens were retracted."),
+    "removed": N_("Removed."),
+    "reload": N_("The screen will reload within a few seconds."),
+    "layout": N_("The screen's layout is changing."),
+    "paused": N_("Source paused."),
+    "resumed": N_("Source resumed."),
+    "running": N_("The source is being collected now."),
+    "user": N_("Account saved."),
+    "sent": N_("The message is on the screens."),
+    "cleared": N_("The message is taken down."),
+    "scheduled": N_("The slide is scheduled."),
+    "taken-down": N_("The slide is taken down."),
 }
 
 

@@ -19,6 +19,7 @@ from aggregator.accounts import LoginThrottle, Staff
 from aggregator.models import User
 from wall.bodies import read_form
 from wall.console.common import Console
+from wall.i18n import remember_language
 
 T = TypeVar("T")
 CHECKS_AT_ONCE = 2
@@ -138,10 +139,14 @@ class LoginViews:
         if user is None:
             return self._form(request, _("Wrong name or password."), 401, name)
         self.throttle.succeeded(name, address)
-        key, _staff = await console.run(console.app.accounts.open_session, user, address)
+        key, staff = await console.run(console.app.accounts.open_session, user, address)
         target = safe_next(str(form.get("next", "")) or None)
         response = RedirectResponse(target, status_code=303)
         console.cookies.set_session(request, response, key)
+        language = staff.preferences.get("language")
+        if language in console.app.settings.event.languages:
+            # The staff member's own language follows them to this browser.
+            remember_language(response, language)
         return response
 
     async def _check(self, name: str, password: str, address: str) -> User | None:

@@ -27,11 +27,12 @@ from aggregator.moderation.queue import STATUSES, QueueFilter
 from aggregator.moderation.rules import Rules, normalize_handle
 from wall.bodies import read_json
 from wall.console.common import Console
+from wall.console.preferences import shortcuts_on
 from wall.console.waiting import WaitingEvents
 from wall.i18n import translations
 from wall.params import BadRequest, resume_point, whole
 from wall.screens import sse
-from wall.security import CSP
+from wall.security import FRAMED_BY_CONSOLE
 
 PAGE = 200
 UNDO_SECONDS = 10
@@ -123,6 +124,7 @@ class QueueViews:
             languages=languages,
             seq=seq,
             undo_seconds=UNDO_SECONDS,
+            shortcuts=shortcuts_on(staff),
         )
 
     async def preview(self, request: Request, staff: Staff) -> Response:
@@ -140,12 +142,11 @@ class QueueViews:
             self.console.language(request),
             post=post,
             theme=screen.theme if screen else "dark",
+            screen=screen.name if screen else None,
             event=settings.event,
         )
         # Framed by the console's own pages only.
-        response.headers["Content-Security-Policy"] = CSP.replace(
-            "frame-ancestors 'none'", "frame-ancestors 'self'"
-        )
+        response.headers["Content-Security-Policy"] = FRAMED_BY_CONSOLE
         return response
 
     def _post(self, post_id: int) -> Post | None:
@@ -242,14 +243,18 @@ class QueueViews:
         wanted: QueueFilter,
         language: str,
     ) -> tuple[list[dict[str, Any]], list[Outcome]]:
-        moderation = self.console.app.moderation
+        moderation, metrics = self.console.app.moderation, self.console.app.metrics
         outcomes: list[Outcome] = []
         errors: dict[int, str] = {}
         for post_id, seen, seen_version in items:
             expected = seen if action in NEW_STATUS else None
             version = seen_version if action in NEW_STATUS else None
             try:
-                outcomes.append(moderation.decide(post_id, action, staff.name, expected, version))
+                # Timed to the change published: what a screen waits for after the click.
+                with metrics.timed(metrics.decision_seconds, action=action):
+                    outcomes.append(
+                        moderation.decide(post_id, action, staff.name, expected, version)
+                    )
             except ModerationError as exc:
                 errors[post_id] = self._conflict(post_id, exc, language)
         moderation.announce([o.post_id for o in outcomes if o.seq is None])

@@ -13,6 +13,7 @@ from aggregator.accounts import Staff
 from aggregator.templating import network_name
 from wall.console.charts import Series, horizontal_bars, stacked_bars
 from wall.console.common import Console
+from wall.i18n import hour_label
 from wall.params import query_whole
 
 
@@ -62,8 +63,9 @@ class ReportViews:
             stats.gather, self.console.store, tuple(s.name for s in settings.screens)
         )
         _ = self.console.gettext(request)
-        zone = settings.zone
-        labels = [h.start.astimezone(zone).strftime("%H h") for h in figures.hours]
+        language = self.console.language(request)
+        zone = settings.event.timezone
+        labels = [hour_label(h.start, language, zone) for h in figures.hours]
         series = [
             Series(network_name(n), [h.by_network.get(n, 0) for h in figures.hours])
             for n in figures.networks

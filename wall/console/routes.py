@@ -4,26 +4,29 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from aggregator.application import Livewall
 from wall.console.admin import AdminViews
 from wall.console.common import Console
+from wall.console.digest_preview import DigestPreviewViews
 from wall.console.exports import ExportViews
 from wall.console.login import LoginViews
 from wall.console.notify import NotifyViews
+from wall.console.preferences import PreferenceViews
 from wall.console.queue import QueueViews
 from wall.console.reports import ReportViews
+from wall.console.slides import SlideViews
 from wall.console.staff_posts import StaffPostViews
-from wall.templating import Templates
 
 
-def routes(app: Livewall, templates: Templates) -> list[Route]:
-    console = Console(app, templates)
+def routes(console: Console) -> list[Route]:
     return [
         *LoginViews(console).routes(),
         *QueueViews(console).routes(),
         *AdminViews(console).routes(),
         *ReportViews(console).routes(),
         *StaffPostViews(console).routes(),
+        *DigestPreviewViews(console).routes(),
+        *SlideViews(console).routes(),
         *ExportViews(console).routes(),
         *NotifyViews(console).routes(),
+        *PreferenceViews(console).routes(),
     ]

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from aggregator.accounts import Staff
-from aggregator.i18n import LOCALES
+from aggregator.i18n import LOCALES, N_
 from wall.bodies import UPLOAD_LIMIT, BodyTooLarge, allow, drain, read_form
 from wall.console.auth import refuse
 from wall.console.common import Console
@@ -75,7 +75,11 @@ class StaffPostViews:
         staff, _ = await self.console.guard.staff(request)
         if staff is None:
             return refuse(request, 401, "log in first (or send an API token)")
-        return await self.messages(request, staff, self._say(request, error), error.status)
+        return await self.again(request, staff, self._say(request, error), error.status)
+
+    async def again(self, request: Request, staff: Staff, error: str, status: int) -> Response:
+        """The page of this form again, with what was wrong."""
+        return await self.messages(request, staff, error, status)
 
     def _say(self, request: Request, error: Exception) -> str:
         if isinstance(error, ImageRefused):
@@ -114,7 +118,7 @@ class StaffPostViews:
         if op == "emergency":
             if field(form, "confirm") != "yes":
                 raise ValueError(
-                    "tick the confirmation box: the emergency message takes over every screen"
+                    N_("tick the confirmation box: the emergency message takes over every screen")
                 )
             await run(messages.send, field(form, "text"), kind="emergency", actor=staff.name)
             return "sent"

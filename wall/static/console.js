@@ -12,6 +12,9 @@
   const toast = document.getElementById("toast");
   const toastText = toast.querySelector(".toast-text");
   const toastUndo = toast.querySelector(".toast-undo");
+  const announcer = document.getElementById("announce");
+  // WCAG 2.1.4: a person whose speech software types letters can turn the letters off.
+  const shortcuts = queue.dataset.shortcuts !== "off";
   const filter = queue.dataset.filter || "";
   const undoSeconds = Number(queue.dataset.undoSeconds || 10);
   let lastSeq = Number(queue.dataset.seq || 0);
@@ -32,13 +35,30 @@
 
   function setCount(delta) { countEl.textContent = Math.max(0, Number(countEl.textContent) + delta); }
 
+  // Focus is real and roving: the current card alone is in the tab order (tabindex 0) and
+  // carries aria-current, so a screen reader says which post a key will act on. The keyboard's
+  // focus follows only when it was in the queue already: a card arriving or leaving never
+  // pulls it out of the filter box.
   function focus(card) {
-    if (current) current.classList.remove("current");
-    current = card;
-    if (card) {
-      card.classList.add("current");
-      card.scrollIntoView({ block: "nearest" });
+    const inQueue = document.activeElement === document.body || items.contains(document.activeElement);
+    if (current) {
+      current.classList.remove("current");
+      current.removeAttribute("aria-current");
+      current.tabIndex = -1;
     }
+    current = card;
+    if (!card) return;
+    card.classList.add("current");
+    card.setAttribute("aria-current", "true");
+    card.tabIndex = 0;
+    if (inQueue && !card.contains(document.activeElement)) card.focus({ preventScroll: true });
+    card.scrollIntoView({ block: "nearest" });
+  }
+
+  function announce(text) {
+    // Emptied first, so the same words twice in a row are said twice.
+    announcer.textContent = "";
+    setTimeout(() => { announcer.textContent = text; }, 50);
   }
 
   function move(step) {
@@ -89,6 +109,7 @@
 
   function say(text, undoable, isError) {
     toastText.textContent = text;
+    announce(text);
     toast.classList.toggle("bad", Boolean(isError));
     toastUndo.hidden = !undoable;
     toast.hidden = false;
@@ -155,11 +176,19 @@
       apply(answer.data.results);
       const failed = answer.data.results.filter((r) => !r.ok);
       if (failed.length) say(failed.map((r) => r.error).join(" "), answer.data.undo, true);
-      else say((LABELS[action] || action) + (posts.length > 1 ? " ×" + posts.length : ""), answer.data.undo, false);
+      else say(done(action, chosen), answer.data.undo, false);
     } catch (e) {
       for (const card of chosen) card.classList.remove("leaving");
       say(LABELS.offline || "Network error", false, true);
     }
+  }
+
+  // « Approuvé : Julie Gagnon — Message depuis la salle… », or « Approuvé ×3 ».
+  function done(action, chosen) {
+    const label = LABELS[action] || action;
+    if (chosen.length > 1) return label + " ×" + chosen.length;
+    const template = LABELS.announce || "{action}: {post}";
+    return template.replace("{action}", label).replace("{post}", chosen[0].dataset.summary || "");
   }
 
   async function undo() {
@@ -192,10 +221,11 @@
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const tag = (event.target.tagName || "").toLowerCase();
-    if (["input", "select", "textarea", "button"].includes(tag) && event.target.type !== "checkbox") {
+    if (["input", "select", "textarea"].includes(tag) && event.target.type !== "checkbox") {
       if (event.key === "Escape") event.target.blur();
       return;
     }
+    if (!shortcuts) return;
     const key = event.key;
     const handlers = {
       j: () => move(1),
@@ -214,6 +244,12 @@
       event.preventDefault();
       handlers[key]();
     }
+  });
+
+  // Tab or a click into a card makes it the current one.
+  items.addEventListener("focusin", (event) => {
+    const card = event.target.closest(".item");
+    if (card && card !== current && !card.classList.contains("leaving")) focus(card);
   });
 
   items.addEventListener("click", (event) => {

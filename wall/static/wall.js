@@ -16,6 +16,8 @@
   const MAX_CARDS = { grid: 40, spotlight: 60, ticker: 30 }[layoutName] || 40;
   const RETRY_MIN = 1000, RETRY_MAX = 30000, STALE_MS = 45000;
   let lastSeq = Number(wall.dataset.seq || 0);
+  // Slides (below) count the layouts' post turns from the start.
+  const slides = new Map();  // slide id -> {slide, since (ms), posts (turns since shown)}
 
   // Cards ---------------------------------------------------------------------------------
 
@@ -132,6 +134,8 @@
       },
       removing() {},
       relayout: schedule,
+      pause() {},
+      resume() {},
     };
   }
 
@@ -159,6 +163,7 @@
       if (current) current.classList.remove("current");
       current = next;
       if (current) current.classList.add("current");
+      if (current) postTurn();
       if (bar) {
         bar.classList.remove("run");
         void bar.offsetWidth;  // restarts the animation
@@ -183,6 +188,9 @@
       },
       removing(card) { if (card === current) { current = null; show(); } },
       relayout() {},
+      // A slide takes the post's place for a few seconds; the rotation then goes on.
+      pause() { clearTimeout(timer); if (bar) bar.classList.remove("run"); },
+      resume: show,
     };
   }
 
@@ -204,6 +212,7 @@
         if (first && first.offsetWidth + gap + offset < 0) {
           offset += first.offsetWidth + gap;
           track.appendChild(first);
+          postTurn();  // a post went by: slides counted in posts come nearer
         }
       } else offset = 0;
       track.style.transform = `translateX(${offset}px)`;
@@ -221,6 +230,8 @@
       changed() {},
       removing() {},
       relayout() {},
+      pause() {},
+      resume() {},
     };
   }
 
@@ -279,6 +290,87 @@
       if (s.ends <= Date.now()) { if (s.element) s.element.remove(); shown.delete(id); }
     }
     showEmergency();
+  }
+
+  // Slides --------------------------------------------------------------------------------
+  // Sponsor and announcement slides keep their own schedule here (start, end, every N posts
+  // or M seconds), so they run on time offline too; each is shown for a few seconds in place
+  // of the posts, then the posts come back.
+
+  const slideStage = wall.querySelector(".slide");
+  let clockSkew = 0;  // the server's clock minus ours
+  let slideShown = null, slideTimer = 0;
+
+  function serverNow() { return Date.now() + clockSkew; }
+
+  function slide(s) {
+    if (!s.active) {
+      slides.delete(s.id);
+      if (slideShown === s.id) hideSlide();
+      return;
+    }
+    if (s.screens && s.screens.length && s.screens.indexOf(screen) < 0) return;
+    const old = slides.get(s.id);
+    slides.set(s.id, { slide: s, since: old ? old.since : serverNow(), posts: old ? old.posts : 0 });
+  }
+
+  // A post turn: the spotlight shows the next post, a card leaves the ticker, or (grid) the
+  // screen's rotate_seconds go by.
+  function postTurn() { for (const entry of slides.values()) entry.posts++; }
+
+  function dueSlide() {
+    const now = serverNow();
+    for (const [id, entry] of slides) {
+      const s = entry.slide, start = Date.parse(s.starts_at), end = Date.parse(s.ends_at);
+      if (now >= end) { slides.delete(id); continue; }
+      if (now < start) { entry.since = start; entry.posts = 0; continue; }
+      if (s.every_seconds && now - entry.since >= s.every_seconds * 1000) return entry;
+      if (s.every_posts && entry.posts >= s.every_posts) return entry;
+    }
+    return null;
+  }
+
+  function showSlide(entry) {
+    const s = entry.slide;
+    const img = slideStage.querySelector(".slide-image");
+    const image = typeof s.image === "string" && s.image.startsWith("/media/staff/");
+    slideStage.querySelector(".slide-label").textContent = slideStage.dataset[s.kind] || "";
+    slideStage.querySelector(".slide-text").textContent = s.text || "";
+    img.hidden = !image;
+    if (image) img.src = s.image; else img.removeAttribute("src");
+    slideStage.classList.toggle("with-image", image);
+    slideStage.classList.toggle("with-text", Boolean(s.text));
+    slideShown = s.id;
+    slideStage.hidden = false;
+    document.body.classList.add("slide-on");
+    layout.pause();
+    slideTimer = setTimeout(hideSlide, Math.max(3, s.show_seconds || 8) * 1000);
+  }
+
+  function hideSlide() {
+    clearTimeout(slideTimer);
+    const entry = slides.get(slideShown);
+    if (entry) { entry.since = serverNow(); entry.posts = 0; }
+    slideShown = null;
+    slideStage.hidden = true;
+    document.body.classList.remove("slide-on");
+    layout.resume();
+  }
+
+  // An image that cannot load leaves the text alone; a slide with nothing left goes away.
+  slideStage.querySelector(".slide-image").addEventListener("error", () => {
+    slideStage.classList.remove("with-image");
+    if (!slideStage.classList.contains("with-text") && slideShown !== null) hideSlide();
+  });
+
+  setInterval(() => {
+    if (slideShown !== null) return;
+    const due = dueSlide();
+    if (due) showSlide(due);
+  }, 1000);
+  if (layoutName === "grid") {
+    setInterval(() => { if (slideShown === null) postTurn(); },
+      Math.max(3, Number(wall.dataset.rotate || 12)) * 1000);
   }
 
   // « En direct » ------------------------------------------------------------------------
@@ -353,6 +445,7 @@
     on("message", (e) => message(JSON.parse(e.data)));
     on("emergency", (e) => message(JSON.parse(e.data)));
     on("stream", (e) => stream(JSON.parse(e.data)));
+    on("slide", (e) => slide(JSON.parse(e.data)));
     on("screen", (e) => {
       const command = JSON.parse(e.data);
       if (command.action === "reload") safeReload();
@@ -421,7 +514,17 @@
       },
     };
   }
-  const clockFormat = new Intl.DateTimeFormat(lang, { hour: "numeric", minute: "2-digit" });
+  // The event's time, wherever the TV's own clock is set (a TV left in UTC is common).
+  const clockFormat = eventClock(wall.dataset.zone);
+
+  function eventClock(zone) {
+    const parts = { hour: "numeric", minute: "2-digit" };
+    try {
+      return new Intl.DateTimeFormat(lang, Object.assign({ timeZone: zone || undefined }, parts));
+    } catch (e) {
+      return new Intl.DateTimeFormat(lang, parts); // a TV browser that does not know the zone
+    }
+  }
   const clock = wall.querySelector(".clock");
 
   function refreshTimes() {
@@ -439,6 +542,8 @@
 
   const state = JSON.parse(document.getElementById("wall-state").textContent || "{}");
   for (const m of state.messages || []) message(m);
+  if (state.now) clockSkew = Date.parse(state.now) - Date.now();
+  for (const s of state.slides || []) slide(s);
   if (state.stream) stream(state.stream);
   if (empty) empty.hidden = cards().length > 0;
   refreshTimes();
