@@ -25,7 +25,9 @@ from tests.wall.console.test_pages_browser import seed
 pytestmark = [pytest.mark.anyio, pytest.mark.browser]
 
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-CONSOLE = ("", "/messages", "/rules", "/screens", "/sources", "/stats", "/audit", "/users")
+CONSOLE = (
+    "", "/messages", "/rules", "/screens", "/sources", "/stats", "/audit", "/users", "/notifications",
+)  # fmt: skip
 SCREENS = [
     {"name": f"{layout}-{theme}", "layout": layout, "theme": theme}
     for layout in ("grid", "spotlight", "ticker")

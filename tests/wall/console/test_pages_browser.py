@@ -19,7 +19,7 @@ from tests.wall.console.conftest import add_staff, browser_login, held
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser]
 
-PAGES = ("", "/rules", "/screens", "/sources", "/audit", "/stats", "/users")
+PAGES = ("", "/rules", "/screens", "/sources", "/audit", "/stats", "/users", "/notifications")
 
 
 def seed(livewall: Livewall) -> None:
