@@ -126,7 +126,10 @@ def settings_markdown() -> str:
         "| `LIVEWALL_SECRET_KEY` | key that signs console sessions and, derived from it, "
         "media-cache addresses; a long random value, kept secret "
         "| warning: a random key per start, so every restart logs every moderator out "
-        "(media addresses then use a key kept in the media folder) |",
+        "(media addresses then use a key kept in the media folder); "
+        "`serve --workers N` with N > 1 refuses to start |",
+        "| `LIVEWALL_WORKERS_LISTEN` | set by `serve --workers N` for its web processes "
+        "(the address they listen on): not to be set by hand | — |",
         "| `LIVEWALL_API_TOKEN` | a bearer token that opens the JSON API (`/api/…`) to scripts, "
         "besides the API tokens admins create in the console | only those tokens work |",
         "| `LIVEWALL_METRICS_TOKEN` (the name `[metrics] token_env` gives) | a bearer token "

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -45,11 +44,11 @@ async def test_changes_from_another_process_wake_waiters(store: Store, database_
     await feed.start()
     try:
         await asyncio.sleep(0.5)  # let the listener connect
-        started = time.monotonic()
-        waiter = asyncio.create_task(feed.wait_beyond(0, timeout=10))
+        waiter = asyncio.create_task(feed.wait_beyond(0, timeout=30))
         seq = await asyncio.to_thread(write_change, database_url)
+        # Woken with the new sequence well before the poll (a minute away) could have: no
+        # wall-clock bound, which a loaded machine breaks (bench/change_delay.py measures it).
         assert await waiter == seq
-        assert time.monotonic() - started < 1.0
     finally:
         await feed.stop()
 
