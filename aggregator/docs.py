@@ -143,8 +143,6 @@ def settings_markdown() -> str:
         "| `PGPASSWORD` (and libpq's other `PG…` variables) | the PostgreSQL password, "
         "so `[storage] url` names none | a password in the URL, or a login that needs none "
         "(a local socket as the system user) |",
-        "| `LIVEWALL_WORKERS_LISTEN` | set by `livewall serve --workers N` for the web processes "
-        "it starts (their listening address); internal, never set by hand | — |",
         "| `FORWARDED_ALLOW_IPS` | addresses of the reverse proxies whose `X-Forwarded-For` "
         "and `X-Forwarded-Proto` are believed (uvicorn's) | `127.0.0.1,::1`: a proxy on the "
         "same machine |",
