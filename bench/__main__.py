@@ -1,18 +1,29 @@
-"""`python -m bench`: print livewall's speed and memory figures."""
+"""`python -m bench [ingest|fanout|soak] [options]`: print livewall's speed and memory figures.
+
+With no name, the short version of every bench (`make bench`, under three minutes).
+"""
 
 from __future__ import annotations
 
 import logging
+import sys
 
-from bench import fanout, ingest
+from bench import fanout, ingest, soak
 
 
-def main() -> None:
+def main(argv: list[str]) -> None:
     logging.disable(logging.WARNING)
     print("livewall bench — figures, not assertions")
-    ingest.main()
-    fanout.main()
+    name, rest = (argv[0], argv[1:]) if argv else ("", [])
+    if name in ("", "ingest"):
+        ingest.main()
+    if name in ("", "fanout"):
+        fanout.main(rest)
+    if name == "soak":
+        soak.main(rest)
+    if name not in ("", "ingest", "fanout", "soak"):
+        sys.exit(f"no bench named {name!r}: ingest, fanout or soak")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
