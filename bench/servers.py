@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import queue
 import resource
+import signal
 import socket
 import subprocess
 import sys
@@ -94,7 +96,9 @@ class Server:
         return rss_mib(self.process.pid)
 
     def stop(self) -> None:
-        self.process.terminate()
+        # Ctrl+C, not SIGTERM: uvicorn raises SIGTERM again once it has stopped, which ends
+        # the process before a profiler can write its file.
+        self.process.send_signal(signal.SIGINT)
         try:
             self.process.wait(15)
         except subprocess.TimeoutExpired:
@@ -117,7 +121,10 @@ class Livewall(Server):
             "LIVEWALL_MEDIA_DIR": str(folder / "media"),
             "LIVEWALL_SECRET_KEY": "bench-session-key-" + "x" * 32,
         }
-        command = [sys.executable, "-m", "wall.cli", "--config", str(config), "run"]
+        # LIVEWALL_BENCH_PROFILE=file: the server's event loop under cProfile, written at its stop.
+        profile = os.environ.get("LIVEWALL_BENCH_PROFILE")
+        python = [sys.executable, *(["-m", "cProfile", "-o", profile] if profile else [])]
+        command = [*python, "-m", "wall.cli", "--config", str(config), "run"]
         process = subprocess.Popen(
             [*command, "--port", str(port)],
             stdout=subprocess.PIPE,
