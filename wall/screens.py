@@ -6,8 +6,9 @@ post's state now: a post that is no longer visible becomes a removal, so no repl
 show what staff took back. Changes meant for other screens are sent as a bare `seq`
 event, so every screen's last id keeps up and a resume never reads them again.
 
-Streams at the same point share their work: one query and render per (after-seq, screen,
-language) however many screens wait there (see `Batches`).
+Streams at the same point share their work: one wait on the change feed, one query and one
+render per (after-seq, screen, language) however many screens wait there (see `Batches`), so a
+change wakes each stream once, with its events ready, as a bare broadcast would.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -42,6 +43,7 @@ from wall.security import screen_csp
 from wall.templating import Templates
 
 PING_SECONDS = 15.0
+NOTHING_YET_SECONDS = 0.1
 BATCH_SECONDS = 5.0  # how long a rendered batch may serve a screen that arrives late
 BATCH_ENTRIES = 128
 # A screen resuming further behind than this many changes starts over from a fresh page
@@ -109,6 +111,8 @@ Rendered = tuple[list[str], int]  # the events, and the sequence they bring a sc
 # The work of a batch: (after-seq, screen, language, stop) -> Rendered. It checks `stop` as it
 # goes and raises Abandoned once it is set, so a render nobody waits for ends early.
 Work = Callable[[int, ScreenSettings, str, threading.Event], Rendered]
+# How a batch waits for the change sequence to pass a point: (seq, timeout) -> the sequence now.
+Moved = Callable[[int, float], Awaitable[int]]
 
 
 class Abandoned(Exception):
@@ -117,6 +121,10 @@ class Abandoned(Exception):
 
 class Busy(Exception):
     """Too many replays are being rendered or wait their turn: come back in a few seconds."""
+
+
+class Quiet(Exception):
+    """Nothing changed after the point a screen waits at for as long as it was ready to wait."""
 
 
 @dataclass
@@ -146,8 +154,9 @@ class Replays:
 class Batches:
     """The events after a sequence for a screen and language, rendered once for every stream there.
 
-    When a change lands, every open screen wakes at the same sequence: the first starts the
-    query and render and the others await that same task. A finished batch serves a screen
+    Screens that are up to date wait at their sequence on one batch: it alone waits for the
+    change feed to move past that point (`moved`), then queries and renders once, and only then
+    are the screens woken, each once, with their events ready. A finished batch serves a screen
     that arrives later only while no change past it is known and for `keep_seconds`, so a
     stream still gets each post's current state, and every change after its sequence exactly
     once and in order (a batch holds all the changes after its sequence up to its end).
@@ -161,12 +170,14 @@ class Batches:
         self,
         work: Work,
         current: Callable[[], int],
+        moved: Moved | None = None,
         keep_seconds: float = BATCH_SECONDS,
         size: int = BATCH_ENTRIES,
         replays: Replays | None = None,
     ) -> None:
         self.work = work
         self.current = current
+        self.moved = moved  # None: render at once, whatever the sequence
         self.keep_seconds = keep_seconds
         self.size = size
         self.replays = replays or Replays()
@@ -178,8 +189,14 @@ class Batches:
         return (batch is not None and self._usable(batch)) or not self.replays.full
 
     async def after(
-        self, seq: int, screen: ScreenSettings, language: str, replay: bool = False
+        self,
+        seq: int,
+        screen: ScreenSettings,
+        language: str,
+        replay: bool = False,
+        wait: float | None = None,
     ) -> Rendered:
+        """The events after `seq`, once there are some; `Quiet` after `wait` seconds without."""
         key = (seq, screen.name, language)
         batch = self.entries.get(key)
         if batch is None or not self._usable(batch):
@@ -187,8 +204,9 @@ class Batches:
             batch = self.entries[key] = self._start(seq, screen, language, replay)
         batch.waiters += 1
         try:
-            # Shielded: one screen going away must not cancel the work the others await…
-            return await asyncio.shield(batch.task)
+            return await _result(batch, wait)
+        except Quiet:
+            raise
         except Exception:
             self._forget(key, batch)  # the next screen tries again
             raise
@@ -210,9 +228,17 @@ class Batches:
             task = asyncio.ensure_future(self._replay(call, stop))
             task.add_done_callback(self._replay_done)
         else:
-            task = asyncio.ensure_future(_until_stopped(call, stop))
+            task = asyncio.ensure_future(self._live(seq, call, stop))
         task.add_done_callback(_retrieve)
         return Batch(task, stop)
+
+    async def _live(
+        self, seq: int, call: Callable[[], Rendered], stop: threading.Event
+    ) -> Rendered:
+        """Wait for a change past `seq` (once for every screen there), then render it."""
+        while self.moved is not None and self.current() <= seq:
+            await self.moved(seq, PING_SECONDS)
+        return await _until_stopped(call, stop)
 
     async def _replay(self, call: Callable[[], Rendered], stop: threading.Event) -> Rendered:
         async with self.replays.slots:
@@ -247,6 +273,17 @@ class Batches:
             del self.entries[key]  # oldest first: dicts keep insertion order
 
 
+async def _result(batch: Batch, wait: float | None) -> Rendered:
+    try:
+        async with asyncio.timeout(wait):
+            # Shielded: one screen going away must not cancel the work the others await.
+            return await asyncio.shield(batch.task)
+    except TimeoutError:
+        if batch.task.done():
+            raise  # the work's own failure
+        raise Quiet(f"no change for {wait} s") from None
+
+
 async def _until_stopped(call: Callable[[], Rendered], stop: threading.Event) -> Rendered:
     """`call` in a thread. A thread cannot be cancelled: a cancellation sets `stop`, which the
     work checks between posts, and waits for the thread to end, so a replay's turn is only
@@ -271,7 +308,7 @@ class ScreenViews:
     def __init__(self, app: Livewall, templates: Templates) -> None:
         self.app = app
         self.templates = templates
-        self.batches = Batches(self._batch, lambda: app.feed.seq)
+        self.batches = Batches(self._batch, lambda: app.feed.seq, app.feed.wait_beyond)
 
     def routes(self) -> list[Route]:
         return [
@@ -386,20 +423,21 @@ class ScreenViews:
         yield self._hello()
         while True:
             try:
-                chunks, last = await self.batches.after(seq, screen, language, replay)
+                chunks, last = await self.batches.after(seq, screen, language, replay, PING_SECONDS)
             except Busy:
                 return  # too many replays after all: the screen comes back with backoff
-            replay = False  # only the first batch is this screen's own; later ones are shared
-            if last > seq:
-                for chunk in chunks:
-                    yield chunk
-                seq = last
-                continue
-            moved = await self.app.feed.wait_beyond(seq, PING_SECONDS)
-            if moved <= seq:
+            except Quiet:
                 # An event, not a comment: it keeps proxies (nginx: 60 s) from closing a quiet
                 # stream, and lets the screen see that a silent stream is still alive.
                 yield "event: ping\ndata: 1\n\n"
+                continue
+            replay = False  # only the first batch is this screen's own; later ones are shared
+            if last > seq:
+                yield "".join(chunks)  # one write for the whole batch
+                seq = last
+            else:
+                # The feed moved but the store showed nothing new yet: do not spin on it.
+                await anyio.sleep(NOTHING_YET_SECONDS)
 
     def _batch(
         self, seq: int, screen: ScreenSettings, language: str, stop: threading.Event
