@@ -137,7 +137,7 @@ def run_round(label: str, url: str, folder: Path, screens: int, posts: int) -> R
             failures.append(f"streams opened: bare {opened}, livewall {opened_lw} of {screens}")
         time.sleep(1)
         sent_lw, sent_bare, rss_lw, rss_bare = [], [], 0.0, 0.0
-        card_size = 1500
+        card_size = 850  # a post card as livewall renders it, about 810 characters
         with httpx.Client(timeout=30) as http:
             for n in range(1, posts + 1):
                 # livewall first: its first post is the first after its start.

@@ -56,6 +56,8 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
         # Ingest (webhooks, collectors) must not make the first post wait for models to load.
         await anyio.to_thread.run_sync(app.pipeline.warm)
         await app.feed.start()
+        # …nor the first change every screen, for templates and queries to compile.
+        await anyio.to_thread.run_sync(screens.warm)
         await prefetch.start()
         scheduler: AsyncIOScheduler | None = None
         if run_scheduler:

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,7 +30,7 @@ import segno
 from markupsafe import Markup
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from aggregator import messages
@@ -318,6 +319,21 @@ class ScreenViews:
             Route("/wall/{screen}/events", self.events),
         ]
 
+    def warm(self) -> None:
+        """Do at start what the first change would otherwise make every screen wait for
+        (blocking): each language's card and page compiled, the stream's queries compiled on
+        the store's connections."""
+        seq = self.app.store.last_seq()
+        self.app.feed.since(seq, 1)
+        self.app.posts.by_ids([0])
+        for screen in self.app.settings.screens:
+            state = self._first_render(screen)
+            for language in self.app.settings.event.languages:
+                card = self.templates.render(
+                    "_post.html", language, post=_sample(language), layout=screen.layout
+                )
+                assert card and self._page_html(screen, language, state)
+
     def _screen(self, request: Request) -> ScreenSettings:
         screen = self.app.settings.screen(request.path_params["screen"])
         if screen is None:
@@ -355,7 +371,15 @@ class ScreenViews:
         screen = self._screen(request)
         state = await anyio.to_thread.run_sync(self._first_render, screen)
         language = self.language(request, screen)
-        response = self.templates.response(
+        response = HTMLResponse(self._page_html(screen, language, state))
+        response.headers["Content-Security-Policy"] = screen_csp(
+            screen.embed_origins, screen.show_stream
+        )
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    def _page_html(self, screen: ScreenSettings, language: str, state: dict[str, Any]) -> str:
+        return self.templates.render(
             "wall/screen.html",
             language,
             event=self.app.settings.event,
@@ -364,11 +388,6 @@ class ScreenViews:
             scan_url=self.scan_url(screen),
             **state,
         )
-        response.headers["Content-Security-Policy"] = screen_csp(
-            screen.embed_origins, screen.show_stream
-        )
-        response.headers["Cache-Control"] = "no-cache"
-        return response
 
     def _first_render(self, screen: ScreenSettings) -> dict[str, Any]:
         # The sequence is read before the posts: a change in between is replayed, not lost.
@@ -488,6 +507,29 @@ class ScreenViews:
             return sse("remove", str(change.post_id), change.seq)
         card = self.templates.render("_post.html", language, post=post, layout=screen.layout)
         return sse("post", card, change.seq)
+
+
+def _sample(language: str) -> Post:
+    """A post that takes every branch of the card worth compiling (never stored nor shown)."""
+    now = datetime.now(UTC)
+    return Post(
+        id=0,
+        source="warm-up",
+        external_id="warm-up",
+        network="mastodon",
+        author_handle="@livewall",
+        author_name="livewall",
+        author_avatar="https://example.org/avatar.png",
+        text="Bienvenue",
+        html="<p>Bienvenue</p>",
+        language=language,
+        created_at=now,
+        collected_at=now,
+        media=[{"type": "image", "url": "https://example.org/photo.jpg", "alt": "photo"}],
+        status="approved",
+        pinned=True,
+        official=True,
+    )
 
 
 def _for_screen(change: Change, name: str) -> bool:
