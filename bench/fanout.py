@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import tempfile
 import time
@@ -37,11 +38,16 @@ from bench.servers import (
 SCREENS = 1000
 POSTS, FULL_POSTS = 8, 30
 PAUSE = 0.3  # seconds between a post reaching every screen and the next one
-TEXTS = (
-    "Ouverture des Assises : la mairesse rappelle l'importance du logement abordable {n}",
-    "Great panel on municipal climate adaptation this morning, thanks to everyone {n}",
-    "Atelier sur la mobilité durable : salle comble et beaucoup de questions {n}",
-)
+# Words a post is drawn from: every post a different text, so no rule takes them for a flood.
+WORDS = {
+    "fr": "assises municipalités mairesse logement abordable mobilité durable atelier salle comble "
+    "questions conférence plénière élus citoyens transport collectif budget régional eau potable "
+    "infrastructures climat adaptation forêt agriculture culture bibliothèque parc aréna "
+    "ruralité ministre annonce entente financement".split(),
+    "en": "great panel municipal climate adaptation morning thanks everyone housing transit "
+    "mayors council budget water roads bridges library festival volunteers keynote speaker "
+    "workshop funding announcement minister region rural downtown".split(),
+}
 
 
 @dataclass
@@ -72,12 +78,17 @@ class Figures:
         return f"{self.p50:6.0f} {self.p99:6.0f} {self.worst:6.0f}"
 
 
+def post_text(n: int) -> str:
+    words = WORDS["fr" if n % 3 else "en"]
+    return " ".join(random.Random(n).sample(words, 14)).capitalize() + "."
+
+
 def webhook_body(n: int) -> dict[str, Any]:
     """A post as another tool pushes it: no language, so livewall detects it."""
     return {
         "id": f"bench-{n}",
         "author": {"handle": f"@membre{n}", "name": f"Membre {n}"},
-        "text": TEXTS[n % len(TEXTS)].format(n=n),
+        "text": post_text(n),
         "url": f"https://example.org/{n}",
         "created_at": datetime.now(UTC).isoformat(),
     }
@@ -142,8 +153,11 @@ def run_round(label: str, url: str, folder: Path, screens: int, posts: int) -> R
             for n in range(1, posts + 1):
                 # livewall first: its first post is the first after its start.
                 post = Post(n, 0, time.monotonic())
-                post.key = livewall.post(http, webhook_body(n))
+                answer = livewall.post(http, webhook_body(n))
+                post.key = answer["id"]
                 sent_lw.append(post)
+                if answer["status"] != "approved":
+                    failures.append(f"livewall post {n} was not approved: {answer}")
                 if not clients.wait_done("livewall", post.key):
                     failures.append(f"livewall post {n} did not reach every screen in 20 s")
                 time.sleep(PAUSE)
@@ -188,8 +202,7 @@ def memory_without_detector(folder: Path, screens: int) -> str:
         clients.connect("livewall", livewall.events, screens)
         with httpx.Client(timeout=30) as http:
             for n in range(1, 4):
-                key = livewall.post(http, webhook_body(n))
-                clients.wait_done("livewall", key)
+                clients.wait_done("livewall", livewall.post(http, webhook_body(n))["id"])
         rss = livewall.rss
         clients.stop()
     finally:

@@ -135,7 +135,8 @@ class Livewall(Server):
         wait_until_up(process, f"{self.base}/wall/")
         self.admin_password = _first_password(process)
 
-    def post(self, client: httpx.Client, body: dict[str, Any]) -> int:
+    def post(self, client: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
+        """The webhook's answer: the post's id, status and outcome."""
         raw = json.dumps(body).encode()
         headers = {
             "X-Livewall-Signature": sign(SECRET.encode(), raw, int(time.time())),
@@ -143,7 +144,7 @@ class Livewall(Server):
         }
         answer = client.post(f"{self.base}/hooks/relais", content=raw, headers=headers)
         answer.raise_for_status()
-        return int(answer.json()["id"])
+        return dict(answer.json())
 
 
 def _first_password(process: subprocess.Popen[bytes]) -> str | None:
