@@ -167,8 +167,10 @@ class Round:
     label: str
     livewall: list[Figures]
     bare: list[Figures]
-    livewall_rss: float
-    bare_rss: float
+    livewall_rss: tuple[float, float]  # MiB before the screens connected, and with them
+    bare_rss: tuple[float, float]
+    livewall_cpu: float  # ms of the server's CPU per post
+    bare_cpu: float
     screens: int
     failures: list[str]
 
@@ -191,8 +193,13 @@ class Round:
             f"first post p99 {self.livewall[0].p99:.0f} ms"
         )
         lines.append(
-            f"    server RSS with {self.screens} screens: livewall {self.livewall_rss:.0f} MiB, "
-            f"bare {self.bare_rss:.0f} MiB (target ≤ 200 MiB)"
+            f"    server RSS with {self.screens} screens: livewall {self.livewall_rss[1]:.0f} MiB "
+            f"({self.livewall_rss[0]:.0f} before they connected), bare {self.bare_rss[1]:.0f} MiB "
+            f"({self.bare_rss[0]:.0f}) (target ≤ 200 MiB)"
+        )
+        lines.append(
+            f"    server CPU per post: livewall {self.livewall_cpu:.0f} ms, "
+            f"bare {self.bare_cpu:.0f} ms"
         )
         lines += [f"    ! {failure}" for failure in self.failures]
         return lines
@@ -201,6 +208,7 @@ class Round:
 def run_round(label: str, url: str, folder: Path, screens: int, posts: int) -> Round:
     bare, livewall, clients = Bare(), Livewall(folder, url), Clients()
     failures: list[str] = []
+    idle = (livewall.rss, bare.rss)
     try:
         opened = clients.connect("bare", bare.events, screens)
         opened_lw = clients.connect("livewall", livewall.events, screens)
@@ -208,6 +216,7 @@ def run_round(label: str, url: str, folder: Path, screens: int, posts: int) -> R
             failures.append(f"streams opened: bare {opened}, livewall {opened_lw} of {screens}")
         time.sleep(1)
         sent_lw, sent_bare, rss_lw, rss_bare = [], [], 0.0, 0.0
+        cpu = (livewall.cpu, bare.cpu)
         card_size = 850  # a post card as livewall renders it, about 810 characters
         with httpx.Client(timeout=30) as http:
             for n in range(1, posts + 1):
@@ -228,6 +237,7 @@ def run_round(label: str, url: str, folder: Path, screens: int, posts: int) -> R
                     failures.append(f"bare post {n} did not reach every screen in 20 s")
                 rss_lw, rss_bare = max(rss_lw, livewall.rss), max(rss_bare, bare.rss)
                 time.sleep(PAUSE)
+        cpu = (livewall.cpu - cpu[0], bare.cpu - cpu[1])
         figures = clients.stop()
     finally:
         clients.kill()
@@ -237,8 +247,10 @@ def run_round(label: str, url: str, folder: Path, screens: int, posts: int) -> R
         label,
         [Figures.of(p, figures["livewall"]["arrivals"].get(str(p.key), [])) for p in sent_lw],
         [Figures.of(p, figures["bare"]["arrivals"].get(str(p.key), [])) for p in sent_bare],
-        rss_lw,
-        rss_bare,
+        (idle[0], rss_lw),
+        (idle[1], rss_bare),
+        cpu[0] * 1000 / posts,
+        cpu[1] * 1000 / posts,
         screens,
         failures + _stream_problems(figures),
     )

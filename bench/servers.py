@@ -95,6 +95,12 @@ class Server:
     def rss(self) -> float:
         return rss_mib(self.process.pid)
 
+    @property
+    def cpu(self) -> float:
+        """Seconds of CPU the process has used (user and system)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         # Ctrl+C, not SIGTERM: uvicorn raises SIGTERM again once it has stopped, which ends
         # the process before a profiler can write its file.
