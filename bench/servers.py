@@ -178,8 +178,10 @@ class Bare(Server):
 
     def __init__(self) -> None:
         port = free_port()
+        profile = os.environ.get("LIVEWALL_BENCH_PROFILE")
+        python = [sys.executable, *(["-m", "cProfile", "-o", profile + ".bare"] if profile else [])]
         process = subprocess.Popen(
-            [sys.executable, "-m", "bench.broadcast", str(port)],
+            [*python, "-m", "bench.broadcast", str(port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
