@@ -125,7 +125,7 @@ class Busy(Exception):
 
 
 class Quiet(Exception):
-    """Nothing changed after the point a screen waits at for as long as it was ready to wait."""
+    """Nothing changed after the point a screen waits at for a while: time for a ping."""
 
 
 @dataclass
@@ -134,6 +134,20 @@ class Batch:
     stop: threading.Event
     made: float = field(default_factory=time.monotonic)
     waiters: int = 0
+    # The streams waiting for it, woken all at once when it ends or has been quiet too long:
+    # one wake-up each (a shield per stream cost two, and a timer per stream one more).
+    listeners: set[asyncio.Future[None]] = field(default_factory=set)
+    quiet: asyncio.TimerHandle | None = None
+
+    def wake(self) -> None:
+        for listener in self.listeners:
+            if not listener.done():
+                listener.set_result(None)
+
+    def end(self, _: object) -> None:
+        if self.quiet is not None:
+            self.quiet.cancel()
+        self.wake()
 
 
 class Replays:
@@ -175,6 +189,7 @@ class Batches:
         keep_seconds: float = BATCH_SECONDS,
         size: int = BATCH_ENTRIES,
         replays: Replays | None = None,
+        quiet_seconds: float = PING_SECONDS,
     ) -> None:
         self.work = work
         self.current = current
@@ -182,6 +197,7 @@ class Batches:
         self.keep_seconds = keep_seconds
         self.size = size
         self.replays = replays or Replays()
+        self.quiet_seconds = quiet_seconds
         self.entries: dict[BatchKey, Batch] = {}
 
     def admits(self, seq: int, screen: ScreenSettings, language: str) -> bool:
@@ -195,9 +211,9 @@ class Batches:
         screen: ScreenSettings,
         language: str,
         replay: bool = False,
-        wait: float | None = None,
     ) -> Rendered:
-        """The events after `seq`, once there are some; `Quiet` after `wait` seconds without."""
+        """The events after `seq`, once there are some; `Quiet` when there were none for
+        `quiet_seconds` (every stream waiting there hears it at once)."""
         key = (seq, screen.name, language)
         batch = self.entries.get(key)
         if batch is None or not self._usable(batch):
@@ -205,7 +221,7 @@ class Batches:
             batch = self.entries[key] = self._start(seq, screen, language, replay)
         batch.waiters += 1
         try:
-            return await _result(batch, wait)
+            return await _result(batch)
         except Quiet:
             raise
         except Exception:
@@ -231,7 +247,18 @@ class Batches:
         else:
             task = asyncio.ensure_future(self._live(seq, call, stop))
         task.add_done_callback(_retrieve)
-        return Batch(task, stop)
+        batch = Batch(task, stop)
+        batch.quiet = asyncio.get_running_loop().call_later(self.quiet_seconds, self._hush, batch)
+        task.add_done_callback(batch.end)
+        return batch
+
+    def _hush(self, batch: Batch) -> None:
+        """Quiet for a while: every stream waiting sends its ping and comes back."""
+        if not batch.task.done():
+            batch.wake()
+            batch.quiet = asyncio.get_running_loop().call_later(
+                self.quiet_seconds, self._hush, batch
+            )
 
     async def _live(
         self, seq: int, call: Callable[[], Rendered], stop: threading.Event
@@ -274,15 +301,19 @@ class Batches:
             del self.entries[key]  # oldest first: dicts keep insertion order
 
 
-async def _result(batch: Batch, wait: float | None) -> Rendered:
-    try:
-        async with asyncio.timeout(wait):
-            # Shielded: one screen going away must not cancel the work the others await.
-            return await asyncio.shield(batch.task)
-    except TimeoutError:
-        if batch.task.done():
-            raise  # the work's own failure
-        raise Quiet(f"no change for {wait} s") from None
+async def _result(batch: Batch) -> Rendered:
+    if not batch.task.done():
+        # A future of this stream's own: one screen going away cancels only its own wait,
+        # never the work the others await.
+        listener = asyncio.get_running_loop().create_future()
+        batch.listeners.add(listener)
+        try:
+            await listener
+        finally:
+            batch.listeners.discard(listener)
+    if not batch.task.done() or batch.task.cancelled():
+        raise Quiet("no change yet")
+    return batch.task.result()
 
 
 async def _until_stopped(call: Callable[[], Rendered], stop: threading.Event) -> Rendered:
@@ -442,7 +473,7 @@ class ScreenViews:
         yield self._hello()
         while True:
             try:
-                chunks, last = await self.batches.after(seq, screen, language, replay, PING_SECONDS)
+                chunks, last = await self.batches.after(seq, screen, language, replay)
             except Busy:
                 return  # too many replays after all: the screen comes back with backoff
             except Quiet:
