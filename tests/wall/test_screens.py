@@ -22,6 +22,7 @@ from aggregator.moderation.rules import Rules
 from tests.builders import candidate, result, source
 from tests.conftest import LiveServer
 from tests.wall.wall_data import asgi_client
+from wall.app import create_app
 from wall.screens import (
     REPLAY_WINDOW,
     REPLAYS_AT_ONCE,
@@ -585,3 +586,19 @@ def test_a_wall_page_weighs_under_200_kb_before_images() -> None:
 
     for layout, sizes in anyio.run(measure, 30).items():
         assert sum(sizes.values()) < BUDGET, (layout, sizes)
+
+
+async def test_the_first_change_after_start_finds_its_card_compiled(livewall: Livewall) -> None:
+    """The lifespan renders a card and a page in every language before the first screen
+    connects: the first post of the event waits for no template to compile."""
+    web = create_app(livewall)
+    views = next(
+        route.endpoint.__self__
+        for route in web.routes
+        if getattr(route, "path", "") == "/wall/{screen}/events"
+    )
+    languages = livewall.settings.event.languages
+    assert all("_post.html" not in views.templates.compiled(lang) for lang in languages)
+    async with web.router.lifespan_context(web):
+        for language in languages:
+            assert {"_post.html", "wall/screen.html"} <= views.templates.compiled(language)
