@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from bench import stream_memory
 from bench.servers import (
     Bare,
     Clients,
@@ -306,3 +307,5 @@ def main(argv: list[str] | None = None) -> None:
                     print(line, flush=True)
         if args.full:
             print(memory_without_detector(folder, args.screens), flush=True)
+            for line in stream_memory.measure(folder, args.screens):
+                print(line, flush=True)
