@@ -420,7 +420,7 @@ class Throttle:
         beyond = len(failures) - self.limit
         if beyond < 0:
             return 0.0
-        wait = min(self.first_wait * 2 ** min(beyond, 32), self.window)
+        wait = min(self.first_wait * 2.0 ** min(beyond, 32), self.window)
         return max(failures[-1] + wait - self.clock(), 0.0)
 
     def fail(self, key: str) -> None:

@@ -13,6 +13,7 @@ from aggregator.digest.runs import DigestRuns
 from aggregator.harvest import Harvest, make_http_client
 from aggregator.ingest import Pipeline
 from aggregator.messages import Messages
+from aggregator.metrics import Metrics
 from aggregator.moderation.live_rules import LiveRules
 from aggregator.moderation.queue import Moderation
 from aggregator.posts import Posts
@@ -29,20 +30,24 @@ class Livewall:
         self.settings = settings
         self.env = os.environ if env is None else env
         self.store = store or Store(settings.storage.url)
+        self.metrics = Metrics()
         self.feed = ChangeFeed(self.store)
         # Every committed change wakes this process's screens and consoles at once.
         self.store.on_change(self.feed.notify)
         # The pipeline follows the rules staff edit in the console, merged with the configured ones.
         self.live_rules = LiveRules(self.store, settings)
-        self.pipeline = Pipeline(self.store, self.live_rules, settings.event.languages)
+        self.pipeline = Pipeline(
+            self.store, self.live_rules, settings.event.languages, self.metrics
+        )
         # The services the web layer and the command line call: each owns its tables' queries.
         self.posts = Posts(self.store)
         self.moderation = Moderation(self.store, self.live_rules)
         self.sources = Sources(self.store, settings)
+        self.metrics.watch_sources(self.sources.health)
         self.screens = Screens(self.store, settings)
         self.messages = Messages(self.store, [s.name for s in settings.screens])
         self.accounts = Accounts(self.store)
-        self.digest = DigestRuns(settings, self.store, self.env)
+        self.digest = DigestRuns(settings, self.store, self.env, self.metrics)
         self._http: httpx.AsyncClient | None = None
         self._harvest: Harvest | None = None
 

@@ -62,6 +62,12 @@ class ChangeFeed:
             moved, self._moved = self._moved, asyncio.Event()
             moved.set()
 
+    def wake(self) -> None:
+        """Wake every waiter without a change (on the loop's thread): a stream that is
+        closing finds out now rather than at its next ping."""
+        moved, self._moved = self._moved, asyncio.Event()
+        moved.set()
+
     async def wait_beyond(self, seq: int, timeout: float) -> int:
         """Return the current sequence once it passes `seq`, or after `timeout` seconds."""
         if self.seq > seq:

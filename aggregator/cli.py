@@ -1,11 +1,12 @@
 """The core's commands: the worker, collecting once, sources' health, export, migrations and
 the configuration. The web's, the digest's and the accounts' commands register themselves
-(wall/cli.py, digest/cli.py, accounts_cli.py)."""
+(wall/cli.py, digest_cli.py, accounts_cli.py)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -23,6 +24,8 @@ from aggregator.scheduler import create_scheduler, stop_collecting
 from aggregator.settings import Settings, default_config_path
 from aggregator.sources import TABLE_HEADER
 from aggregator.streams import StreamRunner
+
+log = logging.getLogger("livewall")
 
 
 def register(commands: Commands) -> None:
@@ -166,6 +169,7 @@ class _stdout:
 def cmd_worker(args: argparse.Namespace, app: Livewall) -> int:
     prepare_store(app)
     print(f"worker: collecting {len(app.harvest.sources())} source(s); Ctrl+C stops", flush=True)
+    log.info("livewall started: worker (collectors only), %d source(s)", len(app.harvest.sources()))
     asyncio.run(run_worker(app))
     return 0
 
@@ -178,7 +182,7 @@ async def run_worker(app: Livewall) -> None:
             loop.add_signal_handler(signum, stop.set)
     # The first post of the morning must not wait for models to load.
     await asyncio.to_thread(app.pipeline.warm)
-    scheduler = create_scheduler(app.harvest, app.settings.zone)
+    scheduler = create_scheduler(app.harvest, app.digest, app.settings.zone)
     scheduler.start()
     streams = StreamRunner(app.harvest)
     await streams.start()
@@ -191,6 +195,7 @@ async def run_worker(app: Livewall) -> None:
         if unfinished:
             print(f"worker: stopped during {', '.join(unfinished)} (their next run catches up)")
         await app.aclose()
+    log.info("livewall stopped: worker")
     print("worker stopped.", flush=True)
 
 

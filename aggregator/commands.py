@@ -8,13 +8,13 @@ them all in a fixed order, then `Commands.run` parses the line and runs the comm
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal, TextIO, overload
 
+from aggregator import logs
 from aggregator.application import Livewall
 from aggregator.config_problems import ConfigProblem
 from aggregator.environment import environment_problems
@@ -98,14 +98,12 @@ class Commands:
         """Parse a command line and run its command: the exit status, never a traceback
         (unless -v asks for one)."""
         args = self.parser.parse_args(argv)
-        logging.basicConfig(
-            level=logging.INFO if args.verbose else logging.WARNING,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        logs.configure(None, args.verbose)
         try:
             if not args.needs_config:
                 return int(args.handler(args))
             settings = load_config(args.config or default_config_path(), args.keeps_running)
+            logs.configure(settings.logging, args.verbose, args.keeps_running)
             return int(args.handler(args, Livewall(settings)))
         except ConfigError as exc:
             print_problems(exc.problems)

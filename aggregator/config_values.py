@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from typing import Annotated
 from urllib.parse import urlsplit, urlunsplit
 
@@ -82,10 +83,30 @@ def host(value: str) -> str:
     return name
 
 
+def listening_url(host: str, port: int) -> str:
+    """The address people reach a server at from where it listens: a wildcard address
+    (0.0.0.0, ::) is every interface, so the machine's own name stands for it."""
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.gethostname()
+    if ":" in host:  # an IPv6 address goes in brackets in a URL
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def language_code(value: str) -> str:
     if not LANGUAGE_CODE.fullmatch(value):
         raise ValueError("is not a language code (two or three lowercase letters, such as fr)")
     return value
+
+
+def network(value: str) -> str:
+    """An address or a network of them (CIDR), such as 127.0.0.1/32 or 10.0.0.0/8."""
+    try:
+        return str(ipaddress.ip_network(value.strip(), strict=False))
+    except ValueError:
+        raise ValueError(
+            "is not an IP network: an address or address/prefix, such as 10.0.0.0/8 or ::1/128"
+        ) from None
 
 
 def hide_password(url: str) -> str:
@@ -105,3 +126,4 @@ Origin = Annotated[str, AfterValidator(origin)]
 SmtpUrl = Annotated[str, AfterValidator(smtp_url)]
 Host = Annotated[str, AfterValidator(host)]
 LanguageCode = Annotated[str, AfterValidator(language_code)]
+Network = Annotated[str, AfterValidator(network)]

@@ -10,6 +10,8 @@ from pydantic_core import PydanticUndefined
 from aggregator.settings import (
     DigestSettings,
     EventSettings,
+    LoggingSettings,
+    MetricsSettings,
     ModerationSettings,
     ScreenSettings,
     ServerSettings,
@@ -25,6 +27,8 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("[moderation]", ModerationSettings),
     ("[[screens]]", ScreenSettings),
     ("[digest]", DigestSettings),
+    ("[metrics]", MetricsSettings),
+    ("[logging]", LoggingSettings),
 )
 
 
@@ -101,13 +105,23 @@ def settings_markdown() -> str:
         "(media addresses then use a key kept in the media folder) |",
         "| `LIVEWALL_API_TOKEN` | a bearer token that opens the JSON API (`/api/…`) to scripts, "
         "besides the API tokens admins create in the console | only those tokens work |",
+        "| `LIVEWALL_METRICS_TOKEN` (the name `[metrics] token_env` gives) | a bearer token "
+        "that opens `/metrics` from outside the allowed networks | only `[metrics] allow` "
+        "reads it |",
         "| `LIVEWALL_MEDIA_DIR` | media cache folder | `media-cache/` beside the SQLite file, "
         "else `data/media-cache` |",
         "| `LIVEWALL_SMTP_USER`, `LIVEWALL_SMTP_PASSWORD` | login to the digest's SMTP server "
         "| warning: the digest is sent without logging in; a user without its password is an "
         "error |",
+        "| `PGPASSWORD` (and libpq's other `PG…` variables) | the PostgreSQL password, "
+        "so `[storage] url` names none | a password in the URL, or a login that needs none "
+        "(a local socket as the system user) |",
+        "| `FORWARDED_ALLOW_IPS` | addresses of the reverse proxies whose `X-Forwarded-For` "
+        "and `X-Forwarded-Proto` are believed (uvicorn's) | `127.0.0.1,::1`: a proxy on the "
+        "same machine |",
         "| the name a source's `*_env` key gives, such as "
-        '`app_password_env = "LIVEWALL_BLUESKY_PASSWORD"` | that source\'s secret '
+        '`app_password_env = "LIVEWALL_BLUESKY_PASSWORD"` (config/assises-umq.toml also names '
+        "`LIVEWALL_YOUTUBE_API_KEY` and `LIVEWALL_WEBHOOK_SECRET`) | that source's secret "
         "| error when the source cannot run without it (Bluesky `app_password_env`, webhook "
         "`secret_env`, Mastodon `token_env` with `streaming = true`); warning when it runs "
         "with less (Mastodon `token_env` without streaming, YouTube `api_key_env`); a warning "

@@ -18,6 +18,7 @@ import httpx
 
 from aggregator.ingest import IngestReport, Pipeline
 from aggregator.models import Source, utcnow
+from aggregator.readiness import Heartbeats
 from aggregator.settings import Settings
 from aggregator.sources import Sources
 from aggregator.store import Store
@@ -98,6 +99,7 @@ class Harvest:
             languages=settings.event.languages,
             event_start=settings.event.start_utc,
         )
+        self.heartbeats = Heartbeats(store)  # written by the scheduler's ticks
         self._collectors: dict[str, Collector] = {}
         self._running: set[str] = set()
         self.stopping = False
@@ -208,6 +210,7 @@ class Harvest:
             stored.next_attempt = next_attempt(options, now, stored.consecutive_errors, error)
             session.add(stored)
         log.warning("source %s failed: %s", options.name, error)
+        self.pipeline.metrics.source_errors.labels(options.name, error.kind.value).inc()
         return IngestReport(options.name, error=str(error))
 
     def pause(self, name: str, paused: bool = True) -> None:

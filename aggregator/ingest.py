@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from aggregator.language import detect_language
+from aggregator.metrics import Metrics
 from aggregator.models import ModerationEntry, Post, Source, utcnow
 from aggregator.moderation import edits, folding
 from aggregator.moderation.folding import fold
@@ -123,10 +124,12 @@ class Pipeline:
         store: Store,
         rules: PostRules,
         languages: tuple[str, ...] = ("fr", "en"),
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.rules = rules
         self.languages = languages
+        self.metrics = metrics or Metrics()
 
     def warm(self) -> None:
         """Load what the first post would otherwise wait for (blocking: about a second)."""
@@ -149,16 +152,20 @@ class Pipeline:
         still reads everything after its own cursor and catches up what a dropped stream missed.
         """
         report = IngestReport(options.name)
-        prepared = [prepare(c, options, self.languages) for c in result.posts]
-        with self.store.write() as session:
-            for post in prepared:
-                self._add_or_update(session, post, report)
-            for external_id in result.deleted:
-                self._delete(session, options.name, external_id, report)
-            if keep_state:
-                self._count_arrived(session, options, report)
-            else:
-                self._save_state(session, options, result, next_attempt, report)
+        metrics = self.metrics
+        with metrics.timed(metrics.ingest_seconds, source=options.name):
+            prepared = [prepare(c, options, self.languages) for c in result.posts]
+            with self.store.write() as session:
+                for post in prepared:
+                    self._add_or_update(session, post, report)
+                for external_id in result.deleted:
+                    self._delete(session, options.name, external_id, report)
+                if keep_state:
+                    self._count_arrived(session, options, report)
+                else:
+                    self._save_state(session, options, result, next_attempt, report)
+        for done in report.posts:  # counted once committed: a rolled-back batch stored nothing
+            metrics.posts_ingested.labels(options.name, done.outcome, done.status).inc()
         return report
 
     def _add_or_update(self, session: Session, post: Post, report: IngestReport) -> None:

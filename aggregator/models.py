@@ -179,3 +179,16 @@ class Screen(SQLModel, table=True):
     client: str | None = None
     # The screen's service worker holds its last page: it can restart during an outage.
     offline_copy: bool | None = None
+
+
+class Heartbeat(SQLModel, table=True):
+    """A process that collects (`worker`, `run`) says here that its scheduler still ticks, so
+    that a web process elsewhere can tell (/readyz)."""
+
+    __tablename__ = "heartbeats"
+
+    role: str = Field(primary_key=True, max_length=40)  # "scheduler": one that ticks
+    host: str = Field(default="", max_length=255)
+    pid: int = 0
+    started_at: datetime = utc_column(nullable=False)
+    last_tick: datetime = utc_column(nullable=False)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import suppress
 from datetime import datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
+import anyio
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from aggregator.demo_day import seed_previous_day
 from aggregator.digest.jobs import add_digest_jobs
 from aggregator.digest.runs import DigestRuns
 from aggregator.harvest import Harvest
@@ -19,9 +23,10 @@ TICK_SECONDS = 1.0
 
 
 def create_scheduler(
-    harvest: Harvest, zone: ZoneInfo, tick: float = TICK_SECONDS
+    harvest: Harvest, digest: DigestRuns, zone: ZoneInfo, tick: float = TICK_SECONDS
 ) -> AsyncIOScheduler:
-    """A scheduler that starts due sources every tick; start it inside a running event loop."""
+    """A scheduler that starts due sources every tick and builds each day's digest; start it
+    inside a running event loop."""
     scheduler = AsyncIOScheduler(timezone=zone)
     scheduler.add_job(
         _tick,
@@ -36,11 +41,13 @@ def create_scheduler(
         misfire_grace_time=30,
         next_run_time=datetime.now(zone),  # the first tick at once: a wall is alive at start
     )
-    add_digest_jobs(scheduler, DigestRuns(harvest.settings, harvest.store, harvest.context.env))
+    seed = partial(seed_previous_day, harvest.pipeline, harvest.sources(), digest)
+    add_digest_jobs(scheduler, digest, seed)
     return scheduler
 
 
 async def _tick(harvest: Harvest) -> None:
+    await _beat(harvest)
     try:
         reports = await harvest.run_due()
     except asyncio.CancelledError:
@@ -51,9 +58,21 @@ async def _tick(harvest: Harvest) -> None:
         log.info("%s", report.line())
 
 
+async def _beat(harvest: Harvest) -> None:
+    """Tell /readyz, in whichever process, that this scheduler still ticks."""
+    if not harvest.heartbeats.due() or harvest.stopping:
+        return
+    try:
+        await anyio.to_thread.run_sync(harvest.heartbeats.beat)
+    except Exception as exc:  # a store that fails now fails the collection too, and says so
+        log.warning("heartbeat not written: %s", exc)
+
+
 async def stop_collecting(scheduler: AsyncIOScheduler, harvest: Harvest) -> list[str]:
     """Stop ticking, let the runs in progress store what they have, then shut down."""
     scheduler.pause()
     unfinished = await harvest.stop()
     scheduler.shutdown(wait=False)
+    with suppress(Exception):  # a store gone at stop: the heartbeat goes stale by itself
+        await anyio.to_thread.run_sync(harvest.heartbeats.forget)
     return unfinished

@@ -23,10 +23,19 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from aggregator.config_problems import ConfigError, ConfigProblem, Problems
-from aggregator.config_values import EmailAddress, Host, LanguageCode, Origin, SmtpUrl
+from aggregator.config_values import (
+    EmailAddress,
+    Host,
+    LanguageCode,
+    Network,
+    Origin,
+    SmtpUrl,
+    listening_url,
+)
 from collectors.base import url_name
 from collectors.http import BaseUrl, Hashtags, HttpUrl
 from collectors.registry import SOURCE_TYPES
@@ -132,9 +141,30 @@ class ServerSettings(Section):
         default=8000, ge=1, le=65535, strict=True, description="Port the web server listens on."
     )
     public_url: BaseUrl = Field(
-        default="http://127.0.0.1:8000",
-        description="URL people use to reach the wall (QR codes, digest links).",
+        default="",
+        description="URL people use to reach the wall (links, QR codes, the Atom feed, digest "
+        "emails); set it behind a proxy (https://mur.example.org). Unset: http://host:port "
+        "as the server listens (`--host`/`--port` included; host 0.0.0.0: this machine's name).",
     )
+
+    @model_validator(mode="after")
+    def _public_url_from_listening(self) -> ServerSettings:
+        # Left unset in model_fields_set, so a command line's --host/--port can move it too.
+        if not self.public_url:
+            object.__setattr__(self, "public_url", listening_url(self.host, self.port))
+        return self
+
+    @property
+    def public_url_set(self) -> bool:
+        """Whether the file gives the public address (else it follows the listening one)."""
+        return "public_url" in self.model_fields_set
+
+    def listening_on(self, host: str, port: int) -> ServerSettings:
+        """These settings for a server started on `host`:`port` (from the command line)."""
+        public = self.public_url if self.public_url_set else listening_url(host, port)
+        moved = self.model_copy(update={"host": host, "port": port, "public_url": public})
+        moved.__pydantic_fields_set__ = set(self.model_fields_set)
+        return moved
 
 
 class ModerationSettings(Section):
@@ -222,6 +252,30 @@ class DigestSettings(Section):
     )
 
 
+class MetricsSettings(Section):
+    allow: tuple[Network, ...] = Field(
+        default=("127.0.0.1/32", "::1/128"),
+        description="Networks allowed to read /metrics without a token (CIDR, such as "
+        "10.0.0.0/8); others need the bearer token named by token_env.",
+    )
+    token_env: str = Field(
+        default="LIVEWALL_METRICS_TOKEN",
+        description="Environment variable holding a bearer token that opens /metrics from "
+        "anywhere (unset: only the allowed networks).",
+    )
+
+
+class LoggingSettings(Section):
+    level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="debug, info, warning or error (-v on the command: debug)."
+    )
+    format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: one readable line per event; json: one JSON object per line "
+        "(for a log collector).",
+    )
+
+
 class Settings(Section):
     event: EventSettings = Field(default_factory=EventSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
@@ -230,8 +284,15 @@ class Settings(Section):
     sources: tuple[Any, ...] = ()
     screens: tuple[ScreenSettings, ...] = ()
     digest: DigestSettings = Field(default_factory=DigestSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
     # Where the file was read from: word lists and relative paths resolve against it.
     config_dir: Path = Field(default=Path("."), exclude=True)
+
+    def listening_on(self, host: str, port: int) -> Settings:
+        """The settings of a server started on `host`:`port`: the public address follows
+        unless the file sets it."""
+        return self.model_copy(update={"server": self.server.listening_on(host, port)})
 
     def source(self, name: str) -> Any:
         found = next((s for s in self.sources if s.name == name), None)

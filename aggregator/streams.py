@@ -50,7 +50,7 @@ class Backoff:
             # A refused token will not fix itself; polling reports it to staff meanwhile.
             return AUTH_PAUSE.total_seconds()
         # Jitter keeps the streams of several sources dropped together from returning together.
-        wait = min(self.longest, self.first * 2 ** max(failures - 1, 0)) * (0.5 + jitter)
+        wait = min(self.longest, self.first * 2.0 ** max(failures - 1, 0)) * (0.5 + jitter)
         asked = error.retry_after if error is not None else None
         return max(wait, asked) if asked is not None else wait
 

@@ -44,7 +44,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         # Jitter keeps several sources that failed together from retrying together.
-        return self.base_delay * (2**attempt) * (0.5 + random.random())
+        return float(self.base_delay * 2.0**attempt * (0.5 + random.random()))
 
 
 DEFAULT_RETRY = RetryPolicy()

@@ -382,21 +382,22 @@ async def test_a_refused_credential_is_shown_and_the_others_are_collected(
     assert "auth: HTTP 401" in line_of(table.stdout, "bluesky")
     assert "ok" in line_of(table.stdout, "nouvelles").split()
 
-    health = await healthz(config, database_url)
-    assert health["status"] == "degraded"
-    bluesky = health["sources"]["bluesky"]
-    assert (bluesky["ok"], bluesky["config_error"], bluesky["error_kind"]) == (False, True, "auth")
-    assert health["sources"]["chaine"]["ok"] is True
+    health = await readyz(config, database_url)
+    # A refused credential waits for staff: not ready, and anyone sees which source says so.
+    assert health["status"] == "not ready"
+    assert health["sources"]["bluesky"] == "config error"
+    assert health["sources"]["chaine"] == "ok"
+    assert "HTTP 401" not in str(health)  # the error's text is for staff only
 
 
-async def healthz(config: Path, database_url: str) -> dict[str, Any]:
-    """/healthz from the web app of a Livewall built from the same configuration."""
+async def readyz(config: Path, database_url: str) -> dict[str, Any]:
+    """/readyz from the web app of a Livewall built from the same configuration."""
     store = Store(database_url)
     try:
         async with asgi_client(Livewall(load_settings(config), store=store, env=SECRETS)) as client:
-            response = await client.get("/healthz")
+            response = await client.get("/readyz")
     finally:
         store.dispose()
-    assert response.status_code == 200
+    assert response.status_code == 503
     body: dict[str, Any] = response.json()
     return body

@@ -1,8 +1,6 @@
-"""The public JSON API and the health check."""
+"""The public JSON API."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import anyio
 from starlette.requests import Request
@@ -23,28 +21,4 @@ def routes(app: Livewall) -> list[Route]:
         found = await anyio.to_thread.run_sync(lambda: app.posts.latest(limit, before))
         return JSONResponse({"posts": [export_row(p) for p in found]})
 
-    async def healthz(request: Request) -> JSONResponse:
-        body, healthy = await anyio.to_thread.run_sync(_health, app)
-        return JSONResponse(body, status_code=200 if healthy else 503)
-
-    return [Route("/api/posts", posts), Route("/healthz", healthz)]
-
-
-def _health(app: Livewall) -> tuple[dict[str, Any], bool]:
-    try:
-        found = app.sources.health()
-    except Exception as exc:  # the health check reports, it does not crash
-        return {"status": "error", "store": f"unreachable: {type(exc).__name__}"}, False
-    sources = {
-        health.name: {
-            "type": health.type,
-            "ok": health.problem is None,
-            "error_kind": health.problem,
-            "error": health.error if health.problem else None,
-            "config_error": health.config_error,
-            "last_success": health.last_success.isoformat() if health.last_success else None,
-        }
-        for health in found
-    }
-    degraded = any(health.config_error for health in found)
-    return {"status": "degraded" if degraded else "ok", "store": "ok", "sources": sources}, True
+    return [Route("/api/posts", posts)]

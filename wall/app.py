@@ -20,10 +20,12 @@ from aggregator.application import Livewall
 from aggregator.media_urls import shown_image
 from aggregator.scheduler import create_scheduler, stop_collecting
 from aggregator.streams import StreamRunner
-from wall import api, heartbeat, hooks, media, messages
+from wall import api, health, heartbeat, hooks, media, messages, metrics
+from wall.access_log import AccessLog
 from wall.assets import Assets
 from wall.bodies import BodyLimit, BodyTooLarge
 from wall.console import routes as console
+from wall.console.common import Console
 from wall.digest import DigestViews
 from wall.params import BadRequest, PlainQuery
 from wall.prefetch import Prefetch
@@ -51,6 +53,7 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
     )
     screens = ScreenViews(app, templates)
     prefetch = Prefetch(app, cache)
+    staff = Console(app, templates)  # one session key: the console's and /readyz's
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -59,7 +62,7 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
         await prefetch.start()
         scheduler: AsyncIOScheduler | None = None
         if run_scheduler:
-            scheduler = create_scheduler(app.harvest, app.settings.zone)
+            scheduler = create_scheduler(app.harvest, app.digest, app.settings.zone)
             scheduler.start()
         streams = StreamRunner(app.harvest) if run_scheduler else None
         if streams is not None:
@@ -92,9 +95,11 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
         *api.routes(app),
         *hooks.routes(app),
         *screens.routes(),
-        *console.routes(app, templates),
+        *console.routes(staff),
         *messages.routes(app),
         *heartbeat.routes(app),
+        *health.routes(app, staff.guard),
+        *metrics.routes(app),
         *cache.routes(),
         *DigestViews(app, templates).routes(),
         Mount("/static", StaticFiles(directory=assets.directory), name="static"),
@@ -102,10 +107,13 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
     refusals = {HTTPException: http_error, BadRequest: http_error, BodyTooLarge: http_error}
     web = Starlette(routes=routes, lifespan=lifespan, exception_handlers=refusals)
     web.state.livewall = app
+    # The server calls it when told to stop, so open streams end before it waits for them.
+    web.state.close_streams = screens.close
     # The last added is the outermost: every answer, refusals included, gets the headers.
     web.add_middleware(PlainQuery)
     web.add_middleware(BodyLimit)
     web.add_middleware(SecurityHeaders)
+    web.add_middleware(AccessLog)  # outermost: it times and sees every answer
     return web
 
 

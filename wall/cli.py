@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
 import uvicorn
 
-from aggregator import accounts_cli
+from aggregator import accounts_cli, digest_cli, ops_cli
 from aggregator import cli as core_cli
 from aggregator.accounts import FIRST_ADMIN, ensure_first_admin
 from aggregator.application import Livewall
 from aggregator.commands import Commands, prepare_store
-from aggregator.digest import cli as digest_cli
 from wall.app import create_app
+from wall.server import Server, bind
+
+log = logging.getLogger("livewall")
 
 # Open event streams would hold a shutdown forever; screens reconnect on their own.
 GRACEFUL_SHUTDOWN_SECONDS = 3
@@ -39,10 +44,11 @@ def build_commands() -> Commands:
     commands = Commands.program(
         "livewall", "Live-coverage aggregator for events: wall, console, digest."
     )
-    # The order of `livewall --help`: the web, the core's, then the digest and the accounts.
+    # The order of `livewall --help`: the web, the core's, the operators', the digest, the accounts.
     for package_register in (
         register,
         core_cli.register,
+        ops_cli.register,
         digest_cli.register,
         accounts_cli.register,
     ):
@@ -59,29 +65,45 @@ def cmd_serve(args: argparse.Namespace, app: Livewall) -> int:
 
 
 def _serve(args: argparse.Namespace, app: Livewall, run_scheduler: bool) -> int:
-    prepare_store(app)
     host = args.host or app.settings.server.host
     port = args.port or app.settings.server.port
-    base = (
-        f"http://{host}:{port}" if host not in ("0.0.0.0", "::") else app.settings.server.public_url
-    )
+    listening = bind(host, port)  # first: a busy port stops us before anything has started
+    if (host, port) != (app.settings.server.host, app.settings.server.port):
+        app = Livewall(app.settings.listening_on(host, port), store=app.store, env=app.env)
+    base = app.settings.server.public_url
+    prepare_store(app)
     print(banner(app, base, run_scheduler), flush=True)
     first_password = ensure_first_admin(app.store)
     if first_password is not None:  # the two-command start must reach the console too
         print(first_admin_notice(base, first_password), flush=True)
+    web = create_app(app, run_scheduler=run_scheduler)
     config = uvicorn.Config(
-        create_app(app, run_scheduler=run_scheduler),
-        host=host,
-        port=port,
+        web,
+        # Our own access log (wall/access_log.py) and our handler: uvicorn configures none.
+        log_config=None,
+        access_log=False,
         log_level="warning",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         proxy_headers=True,
     )
-    # uvicorn re-raises Ctrl+C after its graceful shutdown: for us that is a normal stop.
+    server = Server(config, web.state.close_streams)
+    role = "run (web and collectors)" if run_scheduler else "serve (web only)"
+    where = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    log.info(
+        "livewall started: %s, pid %d, on %s, public address %s", role, os.getpid(), where, base
+    )
+    # uvicorn raises the stopping signal again once it has shut down; SIGTERM then ends the
+    # program like Ctrl+C does (KeyboardInterrupt, caught below), not with status -15.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.Server(config).run()
-    print("livewall stopped.", flush=True)
+        server.run(sockets=[listening])
+    log.info("livewall stopped: %s", _count(server.streams_closed, "stream") + " closed")
+    print(f"livewall stopped: {_count(server.streams_closed, 'stream')} closed.", flush=True)
     return 0
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' if number != 1 else ''}"
 
 
 def banner(app: Livewall, base: str, run_scheduler: bool) -> str:

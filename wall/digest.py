@@ -91,6 +91,10 @@ class DigestViews:
             **self._common(language),
         )
 
+    def body(self, day: date, language: str) -> str:
+        """The day's fragment as its page shows it, from the store as it is now."""
+        return self._body(day, language, False)[0]
+
     def _body(self, day: date, language: str, in_feed: bool) -> tuple[str, str, str]:
         """The day's fragment, title and one-line summary, from the store as it is now. The
         page lists every post; a feed entry, like the email, only up to a limit (then it

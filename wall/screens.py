@@ -60,6 +60,7 @@ FIRST_PAGE = 30
 NETWORK_ICONS = frozenset(
     ("mastodon", "bluesky", "youtube", "feed", "web", "x", "instagram", "facebook", "linkedin")
 )
+EVENT_NAME = re.compile(r"^event: (\w+)$", re.MULTILINE)
 VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 EMBED = "https://www.youtube-nocookie.com/embed/{}?autoplay=1&mute=1&playsinline=1&rel=0"
 
@@ -252,6 +253,12 @@ class Batches:
         task.add_done_callback(batch.end)
         return batch
 
+    def wake_all(self) -> None:
+        """Wake every stream waiting for a change, as if it had been quiet for long."""
+        for batch in list(self.entries.values()):
+            if not batch.task.done():
+                batch.wake()
+
     def _hush(self, batch: Batch) -> None:
         """Quiet for a while: every stream waiting sends its ping and comes back."""
         if not batch.task.done():
@@ -341,6 +348,15 @@ class ScreenViews:
         self.app = app
         self.templates = templates
         self.batches = Batches(self._batch, lambda: app.feed.seq, app.feed.wait_beyond)
+        self.open_streams = 0
+        self.closing = False
+
+    def close(self) -> int:
+        """End every screen's stream (the server is stopping; screens reconnect on their own
+        to the next one); return how many were open. Call it on the event loop's thread."""
+        self.closing = True
+        self.batches.wake_all()
+        return self.open_streams
 
     def routes(self) -> list[Route]:
         return [
@@ -357,13 +373,16 @@ class ScreenViews:
         seq = self.app.store.last_seq()
         self.app.feed.since(seq, 1)
         self.app.posts.by_ids([0])
-        for screen in self.app.settings.screens:
-            state = self._first_render(screen)
-            for language in self.app.settings.event.languages:
-                card = self.templates.render(
-                    "_post.html", language, post=_sample(language), layout=screen.layout
-                )
-                assert card and self._page_html(screen, language, state)
+        # One screen is enough: they share the templates and the queries.
+        screen = self.app.settings.screens[0] if self.app.settings.screens else None
+        if screen is None:
+            return
+        state = self._first_render(screen)
+        for language in self.app.settings.event.languages:
+            card = self.templates.render(
+                "_post.html", language, post=_sample(language), layout=screen.layout
+            )
+            assert card and self._page_html(screen, language, state)
 
     def _screen(self, request: Request) -> ScreenSettings:
         screen = self.app.settings.screen(request.path_params["screen"])
@@ -446,7 +465,23 @@ class ScreenViews:
             )
         else:
             stream = self._stream(screen, start, language, replay=start < current)
-        return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
+        return StreamingResponse(
+            self._counted(stream), media_type="text/event-stream", headers=headers
+        )
+
+    async def _counted(self, stream: AsyncIterator[str]) -> AsyncIterator[str]:
+        """The stream, counted in the metrics: open while it runs, each event by name."""
+        metrics = self.app.metrics
+        metrics.streams_open.inc()
+        self.open_streams += 1
+        try:
+            async for chunk in stream:
+                yield chunk
+                for name in EVENT_NAME.findall(chunk):
+                    metrics.events_sent.labels(name).inc()
+        finally:
+            metrics.streams_open.dec()
+            self.open_streams -= 1
 
     async def _resume(self, asked: int | None) -> tuple[int, int]:
         """(where the stream starts, the store's sequence now)."""
@@ -471,12 +506,14 @@ class ScreenViews:
         self, screen: ScreenSettings, seq: int, language: str, replay: bool
     ) -> AsyncIterator[str]:
         yield self._hello()
-        while True:
+        while not self.closing:
             try:
                 chunks, last = await self.batches.after(seq, screen, language, replay)
             except Busy:
                 return  # too many replays after all: the screen comes back with backoff
             except Quiet:
+                if self.closing:
+                    return
                 # An event, not a comment: it keeps proxies (nginx: 60 s) from closing a quiet
                 # stream, and lets the screen see that a silent stream is still alive.
                 yield "event: ping\ndata: 1\n\n"

@@ -27,6 +27,7 @@ from aggregator.digest.render import Edition, edition
 from aggregator.digest.select import DayContent, choose, day_posts
 from aggregator.digest.send import Envelope, SendError, build_message, recipients_line, send
 from aggregator.media_urls import MediaUrls
+from aggregator.metrics import Metrics
 from aggregator.models import utcnow
 from aggregator.settings import Settings
 from aggregator.store import Store
@@ -48,6 +49,10 @@ class RunReport:
     @property
     def ok(self) -> bool:
         return self.outcome not in ("interrupted", "failed", "missed")
+
+
+def nothing(day: date) -> RunReport:
+    return RunReport(day, "nothing", "no approved post that day: nothing to publish")
 
 
 def combined(day: date, page: str, reports: Sequence[tuple[str, RunReport]]) -> RunReport:
@@ -72,10 +77,17 @@ def last_due(now: datetime, settings: Settings) -> datetime:
 
 
 class DigestRuns:
-    def __init__(self, settings: Settings, store: Store, env: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        env: Mapping[str, str],
+        metrics: Metrics | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.env = env
+        self.metrics = metrics or Metrics()
         # Signed like the web process signs them, so the email's images load from the wall.
         self.media = MediaUrls.for_store(store.url, env)
 
@@ -199,12 +211,17 @@ class DigestRuns:
     ) -> RunReport:
         """Build and publish the day, then email each edition not yet sent (or only
         `languages`, e.g. to force one edition again)."""
+        report = self._run(day, force, languages)
+        self.metrics.digest_runs.labels(report.outcome).inc()
+        return report
+
+    def _run(self, day: date, force: bool, languages: Sequence[str] | None) -> RunReport:
         content = self.content(day)
         if content.empty:
-            return RunReport(day, "nothing", "no approved post that day: nothing to publish")
+            return nothing(day)
         editions = {language: self.edition(content, language) for language in self.languages}
         self.publish(content, editions["fr"].preheader)
-        page = f"{self.settings.server.public_url}/digest/{day.isoformat()}"
+        page = self.page_url(day)
         mailing = {
             language: recipients
             for language, recipients in self.mailing().items()
@@ -217,6 +234,18 @@ class DigestRuns:
             for language in mailing
         ]
         return combined(day, page, reports)
+
+    def publish_day(self, day: date) -> RunReport:
+        """Build and publish the day's page and feed entry, and email nothing (the demo's
+        previous day: members were never meant to receive it)."""
+        content = self.content(day)
+        if content.empty:
+            return nothing(day)
+        self.publish(content, self.edition(content, "fr").preheader)
+        return RunReport(day, "published", f"published at {self.page_url(day)}")
+
+    def page_url(self, day: date) -> str:
+        return f"{self.settings.server.public_url}/digest/{day.isoformat()}"
 
     def _send(self, day: date, edition: Edition) -> RunReport:
         digest = self.settings.digest

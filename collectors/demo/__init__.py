@@ -2,15 +2,18 @@
 
 It lets `make run` show a living wall with no network at all. The cursor is the number of
 posts released so far, so a restart resumes where the demo was instead of starting over.
+`previous_day_posts` gives the same posts dated over an earlier day, for the core to seed a
+day the digest can publish at once (aggregator/demo_day.py).
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
@@ -38,6 +41,14 @@ class Options(SourceOptions):
     per_run: int = Field(
         default=3, ge=1, le=1000, strict=True, description="Posts released per run."
     )
+    previous_day: int = Field(
+        default=0,
+        ge=0,
+        le=1000,
+        strict=True,
+        description="Posts dated over the previous day, stored at start with that day's "
+        "digest published, so the digest has a day to show at once (0: none).",
+    )
 
 
 @cache
@@ -52,7 +63,7 @@ def media_path(name: str) -> Any:
     return resources.files(__package__).joinpath("media", name)
 
 
-def _candidate(number: int, item: dict[str, Any], now: datetime) -> Candidate:
+def _candidate(number: int, item: dict[str, Any], now: datetime, prefix: str = "demo") -> Candidate:
     author = item["author"]
     media = [
         Media(url=f"{DEMO_MEDIA_SCHEME}{m['file']}", alt=m.get("alt", ""), type="image")
@@ -60,7 +71,7 @@ def _candidate(number: int, item: dict[str, Any], now: datetime) -> Candidate:
     ]
     handle = author["handle"]
     return Candidate(
-        external_id=f"demo-{number}",
+        external_id=f"{prefix}-{number}",
         url=item.get("url"),
         author=Author(handle=handle, name=author.get("name", handle)),
         created_at=now,
@@ -76,6 +87,24 @@ def _candidate(number: int, item: dict[str, Any], now: datetime) -> Candidate:
         network=item.get("network", "mastodon"),
         hashtags=list(item.get("hashtags", [])),
     )
+
+
+# The previous day's posts are spread over its daytime, like a convention's.
+DAY_OPENS, DAY_HOURS = time(8, 0), 10
+
+
+def previous_day_posts(options: Options, day: date, zone: ZoneInfo) -> list[Candidate]:
+    """`options.previous_day` bundled posts (the last ones, so the wall's first are new),
+    dated between 08:00 and 18:00 of `day` in `zone`, with ids of their own for that day."""
+    posts = bundled_posts()
+    count = options.previous_day
+    opens = datetime.combine(day, DAY_OPENS, tzinfo=zone).astimezone(UTC)
+    step = timedelta(hours=DAY_HOURS) / max(count, 1)
+    first = len(posts) - count
+    return [
+        _candidate(n, posts[(first + n) % len(posts)], opens + n * step, f"demo-{day.isoformat()}")
+        for n in range(count)
+    ]
 
 
 class DemoCollector:

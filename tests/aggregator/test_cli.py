@@ -129,6 +129,8 @@ COMMANDS = {
     "migrate": "apply the store's pending migrations",
     "check-config": "validate the configuration and its environment; list every problem",
     "settings-doc": "print the configuration reference (Markdown)",
+    "backup": "copy the store consistently while it runs; say what else to copy",
+    "prune": "remove old posts, tombstones past their use and cached media",
     "digest": "build the daily digest; publish and email it",
     "user": "manage staff accounts (console logins)",
 }

@@ -8,7 +8,9 @@ from pathlib import Path
 from aggregator.docs import documented_keys, settings_markdown
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
-VARIABLE = re.compile(r'"(LIVEWALL_[A-Z_]+)"')
+VARIABLE = re.compile(r"\b(LIVEWALL_[A-Z0-9_]+)\b")
+# Besides the code, what the deployment recipes set (the container, compose, systemd units).
+RECIPES = ("Dockerfile", "compose.yaml", "deploy/*.service", "deploy/env.example")
 
 
 def test_reference_is_up_to_date() -> None:
@@ -26,8 +28,12 @@ def test_every_key_has_help_text_and_a_row() -> None:
 def test_every_environment_variable_the_program_reads_is_documented() -> None:
     repo = DOC.parents[1]
     code = [
-        p for folder in ("aggregator", "wall", "collectors") for p in (repo / folder).rglob("*.py")
+        p
+        for folder in ("aggregator", "wall", "collectors")
+        for pattern in ("*.py", "*.html", "*.js")
+        for p in (repo / folder).rglob(pattern)
     ]
+    code += [p for pattern in RECIPES for p in repo.glob(pattern)]
     named = {name for path in code for name in VARIABLE.findall(path.read_text(encoding="utf-8"))}
     assert {"LIVEWALL_SECRET_KEY", "LIVEWALL_API_TOKEN", "LIVEWALL_SMTP_USER"} <= named
     text = DOC.read_text(encoding="utf-8")

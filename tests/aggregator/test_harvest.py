@@ -129,7 +129,9 @@ async def test_paused_source_is_not_run(livewall: Livewall) -> None:
 
 
 async def test_scheduler_ticks_collect_the_demo(livewall: Livewall) -> None:
-    scheduler = create_scheduler(livewall.harvest, livewall.settings.zone, tick=0.1)
+    scheduler = create_scheduler(
+        livewall.harvest, livewall.digest, livewall.settings.zone, tick=0.1
+    )
     scheduler.start()
     try:
         for _ in range(50):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import ast
 import re
 import shutil
-import uuid
 from collections.abc import Iterator
 from functools import cache
 from importlib import resources
@@ -26,7 +25,6 @@ from sqlmodel import SQLModel
 
 import aggregator.schema  # noqa: F401  (every model, for the comparison)
 from aggregator.store import Store, StoreError, alembic_config
-from tests.conftest import BACKENDS, PG_URL
 
 MIGRATIONS = Path(str(resources.files("aggregator") / "migrations"))
 MERGE = "0008_one_history"
@@ -79,27 +77,12 @@ POST = {
 }
 
 
-@pytest.fixture(params=BACKENDS)
-def blank_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+@pytest.fixture
+def blank_store(blank_database_url: str) -> Iterator[Store]:
     """A store on an empty database of its own."""
-    if request.param == "sqlite":
-        store = Store(f"sqlite:///{tmp_path / 'old.db'}")
-        yield store
-        store.dispose()
-        return
-    assert PG_URL is not None
-    name = f"livewall_migrations_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    store = Store(sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
-    try:
-        yield store
-    finally:
-        store.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    store = Store(blank_database_url)
+    yield store
+    store.dispose()
 
 
 @cache

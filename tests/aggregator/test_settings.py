@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.settings import ConfigError, check_file, load_settings
+from aggregator.settings import ConfigError, check_file, load_settings, settings_from_mapping
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -221,6 +221,16 @@ def test_minimal_file_gets_documented_defaults(tmp_path: Path) -> None:
             "sources[0].name: must be 1 to 63 lowercase letters",
         ),
         (
+            '[metrics]\nallow = ["127.0.0.1/32", "le bureau"]',
+            "metrics.allow[1]: is not an IP network: an address or address/prefix, such as "
+            "10.0.0.0/8 or ::1/128 (got 'le bureau')",
+        ),
+        (
+            '[logging]\nformat = "xml"',
+            "logging.format: Input should be 'text' or 'json' (got 'xml')",
+        ),
+        ('[logging]\nlevel = "loud"', "logging.level: Input should be 'debug', 'info'"),
+        (
             '[event]\nlanguages = ["fr"]\n[digest]\nrecipients_en = ["a@example.org"]',
             'digest.recipients_en: is set but [event] languages has no "en"',
         ),
@@ -381,3 +391,15 @@ def test_event_start_is_a_day_or_a_moment_in_the_event_time_zone(tmp_path: Path)
         f"{tmp_path / 'event.toml'}: event.start: must be a date or a date and time, "
         "such as 2026-11-25T08:00 (got 8)"
     )
+
+
+def test_public_links_follow_where_the_server_listens_unless_set() -> None:
+    derived = settings_from_mapping({"server": {"port": 8301}})
+    assert derived.server.public_url == "http://127.0.0.1:8301"  # digest emails, feed, QR
+    moved = derived.listening_on("127.0.0.1", 8302)  # `livewall run --port 8302`
+    assert (moved.server.public_url, moved.server.port) == ("http://127.0.0.1:8302", 8302)
+    assert settings_from_mapping({"server": {"host": "::1"}}).server.public_url == (
+        "http://[::1]:8000"
+    )
+    fixed = settings_from_mapping({"server": {"public_url": "https://mur.example.org"}})
+    assert fixed.listening_on("0.0.0.0", 9000).server.public_url == "https://mur.example.org"

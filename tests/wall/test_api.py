@@ -58,12 +58,6 @@ async def test_bad_parameters_are_400_with_reason(
     assert response.status_code == 400 and message in response.json()["error"]
 
 
-async def test_healthz_reports_store_and_sources(web: httpx.AsyncClient) -> None:
-    response = await web.get("/healthz")
-    assert response.status_code == 200
-    assert response.json()["store"] == "ok" and "demo" in response.json()["sources"]
-
-
 async def test_unknown_api_route_is_json_404(web: httpx.AsyncClient) -> None:
     response = await web.get("/api/nothing")
     assert response.status_code == 404

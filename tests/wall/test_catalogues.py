@@ -3,6 +3,9 @@ nothing a catalogue holds is lost."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from babel.messages.pofile import read_po
@@ -52,3 +55,25 @@ def test_new_strings_go_to_their_parts_catalogue_and_nothing_is_lost(tmp_path: P
     assert catalogue(tmp_path, DIGEST) == {"Kept": "Gardé", "The day": ""}
     assert "#: wall/console/page.py:1" in (tmp_path / CONSOLE).read_text(encoding="utf-8")
     assert add_missing(tmp_path) == {}  # a second run finds nothing new
+
+
+def test_make_messages_runs_on_the_catalogues_as_they_are(tmp_path: Path) -> None:
+    """`make messages` on a copy of the project: it exits 0 and, every marked string being in
+    a catalogue already, changes nothing (a new string without its catalogue entry fails)."""
+    repo = Path(__file__).resolve().parents[2]
+    for part in ("wall", "aggregator"):
+        shutil.copytree(repo / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*.po")}
+    done = subprocess.run(
+        [sys.executable, "-m", "wall.catalogues", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=repo,
+        timeout=120,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.strip() == "every marked string is in a catalogue", (
+        f"run `make messages` and translate: {done.stdout}"
+    )
+    assert len(before) >= 4 and {p: p.read_bytes() for p in tmp_path.rglob("*.po")} == before

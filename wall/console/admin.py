@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -14,6 +16,7 @@ from aggregator.moderation import live_rules
 from aggregator.screens import LAYOUTS
 from aggregator.sources import IDLE_STATES
 from wall.bodies import read_form
+from wall.console.auth import Handler
 from wall.console.common import Console
 from wall.console.forms import FORM_ERRORS, done, field, notice, whole
 
@@ -24,7 +27,9 @@ class AdminViews:
         self._runs: set[asyncio.Task[Any]] = set()
 
     def routes(self) -> list[Route]:
-        admin = lambda handler: self.console.guard.require(handler, admin=True)  # noqa: E731
+        def admin(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+            return self.console.guard.require(handler, admin=True)
+
         return [
             Route("/console/rules", admin(self.rules)),
             Route("/console/rules", admin(self.change_rules), methods=["POST"]),
@@ -37,7 +42,12 @@ class AdminViews:
         ]
 
     async def _act(
-        self, request: Request, staff: Staff, path: str, show: Any, action: Any
+        self,
+        request: Request,
+        staff: Staff,
+        path: str,
+        show: Callable[..., Awaitable[Response]],
+        action: Callable[[FormData], Awaitable[str]],
     ) -> Response:
         """Run a form's action; on a known error show the page again with it (400)."""
         form = await read_form(request)

@@ -28,6 +28,7 @@ NAVIGATION = (
     ("/console/sources", "Sources", True),
     ("/console/audit", "Audit log", False),
     ("/console/stats", "Statistics", False),
+    ("/console/digest", "Digest", False),
     ("/console/users", "Accounts", True),
 )
 

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from aggregator.application import Livewall
 from wall.console.admin import AdminViews
 from wall.console.common import Console
+from wall.console.digest_preview import DigestPreviewViews
 from wall.console.login import LoginViews
 from wall.console.queue import QueueViews
 from wall.console.reports import ReportViews
 from wall.console.staff_posts import StaffPostViews
-from wall.templating import Templates
 
 
-def routes(app: Livewall, templates: Templates) -> list[Route]:
-    console = Console(app, templates)
+def routes(console: Console) -> list[Route]:
     return [
         *LoginViews(console).routes(),
         *QueueViews(console).routes(),
         *AdminViews(console).routes(),
         *ReportViews(console).routes(),
         *StaffPostViews(console).routes(),
+        *DigestPreviewViews(console).routes(),
     ]

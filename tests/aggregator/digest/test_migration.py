@@ -3,18 +3,14 @@ PostgreSQL (a throwaway database, so the shared test database is left alone)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
 
 from aggregator.store import alembic_config
-from tests.conftest import PG_URL
 
-BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 BEFORE = (
     "INSERT INTO digests (day, entry_id, state, posts, summary, built_at, published_at, "
     "sending_at, sent_at, recipients, attempts, error) VALUES "
@@ -25,26 +21,11 @@ BEFORE = (
 )
 
 
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
-    if request.param == "sqlite":
-        engine = sa.create_engine(f"sqlite:///{tmp_path / 'old.db'}")
-        yield engine
-        engine.dispose()
-        return
-    assert PG_URL is not None
-    name = f"livewall_migration_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine = sa.create_engine(sa.make_url(PG_URL).set(database=name))
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE "{name}"'))
-        admin.dispose()
+@pytest.fixture
+def engine(blank_database_url: str) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(blank_database_url)
+    yield engine
+    engine.dispose()
 
 
 def test_sent_days_become_french_sends_and_come_back_on_downgrade(engine: sa.Engine) -> None:

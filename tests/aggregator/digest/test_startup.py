@@ -40,7 +40,7 @@ async def test_start_up_catches_up_a_recent_miss_and_reports_an_old_one(
     # One approved post early on the day that was due; no digest recorded (the worker was down).
     add_post(store, "a", datetime.combine(due.date(), time(0, 1), tzinfo=settings.zone))
     app = Livewall(settings, store=store, env={})
-    scheduler = create_scheduler(app.harvest, settings.zone, tick=3600)
+    scheduler = create_scheduler(app.harvest, app.digest, settings.zone, tick=3600)
     with caplog.at_level(logging.INFO, logger="livewall.digest"):
         scheduler.start()
         try:

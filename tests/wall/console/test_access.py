@@ -18,8 +18,11 @@ from tests.wall.console.conftest import PASSWORD, add_staff, login
 pytestmark = pytest.mark.anyio
 
 # Routes anyone may call: the wall, its public API, the screens' heartbeat (screens have no
-# login), webhooks (signed), the digest, static files, and the login form itself.
-PUBLIC_PREFIXES = ("/wall", "/static", "/media", "/hooks", "/digest", "/healthz")
+# login), webhooks (signed), the digest, static files, and the login form itself; health
+# (status words only for anyone) and metrics (by network or token: tests/wall/test_metrics.py).
+PUBLIC_PREFIXES = (
+    "/wall", "/static", "/media", "/hooks", "/digest", "/healthz", "/readyz", "/metrics",
+)  # fmt: skip
 PUBLIC = {"/", "/api/posts", "/api/screens/heartbeat", "/console/login"}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 

@@ -44,7 +44,7 @@ def cmd_digest(args: argparse.Namespace, app: Livewall) -> int:
     if args.output and not args.dry_run:
         raise UsageError("--output goes with --dry-run (a published digest is at /digest/)")
     prepare_store(app, out=sys.stderr)
-    runs = DigestRuns(app.settings, app.store, app.env)
+    runs = app.digest
     day = args.date or runs.today()
     if args.dry_run:
         return dry_run(runs, day, args.lang or "fr", args.output)
