@@ -68,8 +68,9 @@ def rss_mib(pid: int, field: str = "VmRSS") -> float:
     return float("nan")
 
 
-def wait_until_up(process: subprocess.Popen[bytes], url: str) -> None:
-    deadline = time.monotonic() + 60
+def wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path | None = None) -> None:
+    deadline = time.monotonic() + 240  # a busy host takes its time to start
+
     while time.monotonic() < deadline:
         try:
             if httpx.get(url, timeout=2).status_code == 200:
@@ -79,7 +80,8 @@ def wait_until_up(process: subprocess.Popen[bytes], url: str) -> None:
                 break
             time.sleep(0.1)
     process.kill()
-    raise RuntimeError(f"{url} did not answer: {process.communicate()[1].decode()[-2000:]}")
+    said = log.read_text(errors="replace")[-2000:] if log else process.communicate()[1].decode()
+    raise RuntimeError(f"{url} did not answer: {said}")
 
 
 class Server:
@@ -131,14 +133,14 @@ class Livewall(Server):
         profile = os.environ.get("LIVEWALL_BENCH_PROFILE")
         python = [sys.executable, *(["-m", "cProfile", "-o", profile] if profile else [])]
         command = [*python, "-m", "wall.cli", "--config", str(config), "run"]
-        process = subprocess.Popen(
-            [*command, "--port", str(port)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-        )
+        # Its log to a file: a pipe nobody reads would stop the server once full.
+        self.log = config.with_suffix(".log")
+        with self.log.open("wb") as log:
+            process = subprocess.Popen(
+                [*command, "--port", str(port)], stdout=subprocess.PIPE, stderr=log, env=env
+            )
         super().__init__(process, port, "/wall/hall/events")
-        wait_until_up(process, f"{self.base}/wall/")
+        wait_until_up(process, f"{self.base}/wall/", self.log)
         self.admin_password = _first_password(process)
 
     def post(self, client: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
