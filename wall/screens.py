@@ -350,6 +350,10 @@ class ScreenViews:
         self.batches = Batches(self._batch, lambda: app.feed.seq, app.feed.wait_beyond)
         self.open_streams = 0
         self.closing = False
+        # The last batch sent and its counters: a thousand streams send the same one in a row.
+        self._joined: tuple[list[str], str] = ([], "")
+        self._counted_chunk: str | None = None
+        self._chunk_counters: list[Any] = []
 
     def close(self) -> int:
         """End every screen's stream (the server is stopping; screens reconnect on their own
@@ -477,11 +481,26 @@ class ScreenViews:
         try:
             async for chunk in stream:
                 yield chunk
-                for name in EVENT_NAME.findall(chunk):
-                    metrics.events_sent.labels(name).inc()
+                for counter in self._counters(chunk):
+                    counter.inc()
         finally:
             metrics.streams_open.dec()
             self.open_streams -= 1
+
+    def _counters(self, chunk: str) -> list[Any]:
+        """The event counters of a chunk, found once for all the streams that send it (a
+        batch's events are one string, shared: see `_payload`)."""
+        if chunk is not self._counted_chunk:
+            names = EVENT_NAME.findall(chunk)
+            self._counted_chunk = chunk
+            self._chunk_counters = [self.app.metrics.events_sent.labels(n) for n in names]
+        return self._chunk_counters
+
+    def _payload(self, chunks: list[str]) -> str:
+        """A batch's events as one string, joined once for every stream that sends it."""
+        if chunks is not self._joined[0]:
+            self._joined = (chunks, "".join(chunks))
+        return self._joined[1]
 
     async def _resume(self, asked: int | None) -> tuple[int, int]:
         """(where the stream starts, the store's sequence now)."""
@@ -520,7 +539,7 @@ class ScreenViews:
                 continue
             replay = False  # only the first batch is this screen's own; later ones are shared
             if last > seq:
-                yield "".join(chunks)  # one write for the whole batch
+                yield self._payload(chunks)  # one write for the whole batch
                 seq = last
             else:
                 # The feed moved but the store showed nothing new yet: do not spin on it.
