@@ -271,4 +271,4 @@ def throwaway_database(server_url: str) -> Iterator[str]:
 
 
 def postgres_url(env: Mapping[str, str]) -> str | None:
-    return env.get("LIVEWALL_BENCH_DATABASE_URL") or env.get("LIVEWALL_TEST_DATABASE_URL")
+    return env.get("LIVEWALL_BENCH_DATABASE_URL") or env.get("LIVEWALL_TEST_DATABASE_URL") or None
