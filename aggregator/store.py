@@ -74,6 +74,10 @@ def _sqlite_begin(conn: sa.Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
+# A write, a screens' render, the media prefetch and a console request at once.
+WARM_CONNECTIONS = 4
+
+
 def create_engine(url: str, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
     if url.startswith("sqlite"):
         _ensure_parent(url)
@@ -188,6 +192,13 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def open_connections(self, count: int = WARM_CONNECTIONS) -> None:
+        """Open pooled connections now, at start: the first post after it does not wait for
+        the connections its write, its screens' render and the media prefetch each take."""
+        opened = [self.engine.connect() for _ in range(count)]
+        for connection in opened:
+            connection.close()  # back to the pool, still open
 
 
 def alembic_config(engine: Engine | None = None) -> Config:

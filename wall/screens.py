@@ -6,8 +6,9 @@ post's state now: a post that is no longer visible becomes a removal, so no repl
 show what staff took back. Changes meant for other screens are sent as a bare `seq`
 event, so every screen's last id keeps up and a resume never reads them again.
 
-Streams at the same point share their work: one query and render per (after-seq, screen,
-language) however many screens wait there (see `Batches`).
+Streams at the same point share their work: one wait on the change feed, one query and one
+render per (after-seq, screen, language) however many screens wait there (see `Batches`), so a
+change wakes each stream once, with its events ready, as a bare broadcast would.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import json
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,7 +30,7 @@ import segno
 from markupsafe import Markup
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from aggregator import messages
@@ -42,6 +44,7 @@ from wall.security import screen_csp
 from wall.templating import Templates
 
 PING_SECONDS = 15.0
+NOTHING_YET_SECONDS = 0.1
 BATCH_SECONDS = 5.0  # how long a rendered batch may serve a screen that arrives late
 BATCH_ENTRIES = 128
 # A screen resuming further behind than this many changes starts over from a fresh page
@@ -111,6 +114,8 @@ Rendered = tuple[list[str], int]  # the events, and the sequence they bring a sc
 # The work of a batch: (after-seq, screen, language, stop) -> Rendered. It checks `stop` as it
 # goes and raises Abandoned once it is set, so a render nobody waits for ends early.
 Work = Callable[[int, ScreenSettings, str, threading.Event], Rendered]
+# How a batch waits for the change sequence to pass a point: (seq, timeout) -> the sequence now.
+Moved = Callable[[int, float], Awaitable[int]]
 
 
 class Abandoned(Exception):
@@ -121,12 +126,30 @@ class Busy(Exception):
     """Too many replays are being rendered or wait their turn: come back in a few seconds."""
 
 
+class Quiet(Exception):
+    """Nothing changed after the point a screen waits at for a while: time for a ping."""
+
+
 @dataclass
 class Batch:
     task: asyncio.Future[Rendered]
     stop: threading.Event
     made: float = field(default_factory=time.monotonic)
     waiters: int = 0
+    # The streams waiting for it, woken all at once when it ends or has been quiet too long:
+    # one wake-up each (a shield per stream cost two, and a timer per stream one more).
+    listeners: set[asyncio.Future[None]] = field(default_factory=set)
+    quiet: asyncio.TimerHandle | None = None
+
+    def wake(self) -> None:
+        for listener in self.listeners:
+            if not listener.done():
+                listener.set_result(None)
+
+    def end(self, _: object) -> None:
+        if self.quiet is not None:
+            self.quiet.cancel()
+        self.wake()
 
 
 class Replays:
@@ -148,8 +171,9 @@ class Replays:
 class Batches:
     """The events after a sequence for a screen and language, rendered once for every stream there.
 
-    When a change lands, every open screen wakes at the same sequence: the first starts the
-    query and render and the others await that same task. A finished batch serves a screen
+    Screens that are up to date wait at their sequence on one batch: it alone waits for the
+    change feed to move past that point (`moved`), then queries and renders once, and only then
+    are the screens woken, each once, with their events ready. A finished batch serves a screen
     that arrives later only while no change past it is known and for `keep_seconds`, so a
     stream still gets each post's current state, and every change after its sequence exactly
     once and in order (a batch holds all the changes after its sequence up to its end).
@@ -163,15 +187,19 @@ class Batches:
         self,
         work: Work,
         current: Callable[[], int],
+        moved: Moved | None = None,
         keep_seconds: float = BATCH_SECONDS,
         size: int = BATCH_ENTRIES,
         replays: Replays | None = None,
+        quiet_seconds: float = PING_SECONDS,
     ) -> None:
         self.work = work
         self.current = current
+        self.moved = moved  # None: render at once, whatever the sequence
         self.keep_seconds = keep_seconds
         self.size = size
         self.replays = replays or Replays()
+        self.quiet_seconds = quiet_seconds
         self.entries: dict[BatchKey, Batch] = {}
 
     def admits(self, seq: int, screen: ScreenSettings, language: str) -> bool:
@@ -180,8 +208,14 @@ class Batches:
         return (batch is not None and self._usable(batch)) or not self.replays.full
 
     async def after(
-        self, seq: int, screen: ScreenSettings, language: str, replay: bool = False
+        self,
+        seq: int,
+        screen: ScreenSettings,
+        language: str,
+        replay: bool = False,
     ) -> Rendered:
+        """The events after `seq`, once there are some; `Quiet` when there were none for
+        `quiet_seconds` (every stream waiting there hears it at once)."""
         key = (seq, screen.name, language)
         batch = self.entries.get(key)
         if batch is None or not self._usable(batch):
@@ -189,8 +223,9 @@ class Batches:
             batch = self.entries[key] = self._start(seq, screen, language, replay)
         batch.waiters += 1
         try:
-            # Shielded: one screen going away must not cancel the work the others await…
-            return await asyncio.shield(batch.task)
+            return await _result(batch)
+        except Quiet:
+            raise
         except Exception:
             self._forget(key, batch)  # the next screen tries again
             raise
@@ -212,9 +247,34 @@ class Batches:
             task = asyncio.ensure_future(self._replay(call, stop))
             task.add_done_callback(self._replay_done)
         else:
-            task = asyncio.ensure_future(_until_stopped(call, stop))
+            task = asyncio.ensure_future(self._live(seq, call, stop))
         task.add_done_callback(_retrieve)
-        return Batch(task, stop)
+        batch = Batch(task, stop)
+        batch.quiet = asyncio.get_running_loop().call_later(self.quiet_seconds, self._hush, batch)
+        task.add_done_callback(batch.end)
+        return batch
+
+    def wake_all(self) -> None:
+        """Wake every stream waiting for a change, as if it had been quiet for long."""
+        for batch in list(self.entries.values()):
+            if not batch.task.done():
+                batch.wake()
+
+    def _hush(self, batch: Batch) -> None:
+        """Quiet for a while: every stream waiting sends its ping and comes back."""
+        if not batch.task.done():
+            batch.wake()
+            batch.quiet = asyncio.get_running_loop().call_later(
+                self.quiet_seconds, self._hush, batch
+            )
+
+    async def _live(
+        self, seq: int, call: Callable[[], Rendered], stop: threading.Event
+    ) -> Rendered:
+        """Wait for a change past `seq` (once for every screen there), then render it."""
+        while self.moved is not None and self.current() <= seq:
+            await self.moved(seq, PING_SECONDS)
+        return await _until_stopped(call, stop)
 
     async def _replay(self, call: Callable[[], Rendered], stop: threading.Event) -> Rendered:
         async with self.replays.slots:
@@ -249,6 +309,21 @@ class Batches:
             del self.entries[key]  # oldest first: dicts keep insertion order
 
 
+async def _result(batch: Batch) -> Rendered:
+    if not batch.task.done():
+        # A future of this stream's own: one screen going away cancels only its own wait,
+        # never the work the others await.
+        listener = asyncio.get_running_loop().create_future()
+        batch.listeners.add(listener)
+        try:
+            await listener
+        finally:
+            batch.listeners.discard(listener)
+    if not batch.task.done() or batch.task.cancelled():
+        raise Quiet("no change yet")
+    return batch.task.result()
+
+
 async def _until_stopped(call: Callable[[], Rendered], stop: threading.Event) -> Rendered:
     """`call` in a thread. A thread cannot be cancelled: a cancellation sets `stop`, which the
     work checks between posts, and waits for the thread to end, so a replay's turn is only
@@ -273,15 +348,19 @@ class ScreenViews:
     def __init__(self, app: Livewall, templates: Templates) -> None:
         self.app = app
         self.templates = templates
-        self.batches = Batches(self._batch, lambda: app.feed.seq)
+        self.batches = Batches(self._batch, lambda: app.feed.seq, app.feed.wait_beyond)
         self.open_streams = 0
         self.closing = False
+        # The last batch sent and its counters: a thousand streams send the same one in a row.
+        self._joined: tuple[list[str], str] = ([], "")
+        self._counted_chunk: str | None = None
+        self._chunk_counters: list[Any] = []
 
     def close(self) -> int:
         """End every screen's stream (the server is stopping; screens reconnect on their own
         to the next one); return how many were open. Call it on the event loop's thread."""
         self.closing = True
-        self.app.feed.wake()
+        self.batches.wake_all()
         return self.open_streams
 
     def routes(self) -> list[Route]:
@@ -291,6 +370,24 @@ class ScreenViews:
             Route("/wall/{screen}", self.page),
             Route("/wall/{screen}/events", self.events),
         ]
+
+    def warm(self) -> None:
+        """Do at start what the first change would otherwise make every screen wait for
+        (blocking): each language's card and page compiled, the stream's queries compiled on
+        the store's connections."""
+        seq = self.app.store.last_seq()
+        self.app.feed.since(seq, 1)
+        self.app.posts.by_ids([0])
+        # One screen is enough: they share the templates and the queries.
+        screen = self.app.settings.screens[0] if self.app.settings.screens else None
+        if screen is None:
+            return
+        state = self._first_render(screen)
+        for language in self.app.settings.event.languages:
+            card = self.templates.render(
+                "_post.html", language, post=_sample(language), layout=screen.layout
+            )
+            assert card and self._page_html(screen, language, state)
 
     def _screen(self, request: Request) -> ScreenSettings:
         screen = self.app.settings.screen(request.path_params["screen"])
@@ -333,7 +430,15 @@ class ScreenViews:
         screen = self._screen(request)
         state = await anyio.to_thread.run_sync(self._first_render, screen)
         language = self.language(request, screen)
-        response = self.templates.response(
+        response = HTMLResponse(self._page_html(screen, language, state))
+        response.headers["Content-Security-Policy"] = screen_csp(
+            screen.embed_origins, screen.show_stream
+        )
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    def _page_html(self, screen: ScreenSettings, language: str, state: dict[str, Any]) -> str:
+        return self.templates.render(
             "wall/screen.html",
             language,
             event=self.app.settings.event,
@@ -344,11 +449,6 @@ class ScreenViews:
             now=utcnow().isoformat(),
             **state,
         )
-        response.headers["Content-Security-Policy"] = screen_csp(
-            screen.embed_origins, screen.show_stream
-        )
-        response.headers["Cache-Control"] = "no-cache"
-        return response
 
     def _first_render(self, screen: ScreenSettings) -> dict[str, Any]:
         # The sequence is read before the posts: a change in between is replayed, not lost.
@@ -390,11 +490,26 @@ class ScreenViews:
         try:
             async for chunk in stream:
                 yield chunk
-                for name in EVENT_NAME.findall(chunk):
-                    metrics.events_sent.labels(name).inc()
+                for counter in self._counters(chunk):
+                    counter.inc()
         finally:
             metrics.streams_open.dec()
             self.open_streams -= 1
+
+    def _counters(self, chunk: str) -> list[Any]:
+        """The event counters of a chunk, found once for all the streams that send it (a
+        batch's events are one string, shared: see `_payload`)."""
+        if chunk is not self._counted_chunk:
+            names = EVENT_NAME.findall(chunk)
+            self._counted_chunk = chunk
+            self._chunk_counters = [self.app.metrics.events_sent.labels(n) for n in names]
+        return self._chunk_counters
+
+    def _payload(self, chunks: list[str]) -> str:
+        """A batch's events as one string, joined once for every stream that sends it."""
+        if chunks is not self._joined[0]:
+            self._joined = (chunks, "".join(chunks))
+        return self._joined[1]
 
     async def _resume(self, asked: int | None) -> tuple[int, int]:
         """(where the stream starts, the store's sequence now)."""
@@ -424,19 +539,20 @@ class ScreenViews:
                 chunks, last = await self.batches.after(seq, screen, language, replay)
             except Busy:
                 return  # too many replays after all: the screen comes back with backoff
-            replay = False  # only the first batch is this screen's own; later ones are shared
-            if last > seq:
-                for chunk in chunks:
-                    yield chunk
-                seq = last
-                continue
-            moved = await self.app.feed.wait_beyond(seq, PING_SECONDS)
-            if self.closing:
-                return
-            if moved <= seq:
+            except Quiet:
+                if self.closing:
+                    return
                 # An event, not a comment: it keeps proxies (nginx: 60 s) from closing a quiet
                 # stream, and lets the screen see that a silent stream is still alive.
                 yield "event: ping\ndata: 1\n\n"
+                continue
+            replay = False  # only the first batch is this screen's own; later ones are shared
+            if last > seq:
+                yield self._payload(chunks)  # one write for the whole batch
+                seq = last
+            else:
+                # The feed moved but the store showed nothing new yet: do not spin on it.
+                await anyio.sleep(NOTHING_YET_SECONDS)
 
     def _batch(
         self, seq: int, screen: ScreenSettings, language: str, stop: threading.Event
@@ -487,6 +603,29 @@ class ScreenViews:
             return sse("remove", str(change.post_id), change.seq)
         card = self.templates.render("_post.html", language, post=post, layout=screen.layout)
         return sse("post", card, change.seq)
+
+
+def _sample(language: str) -> Post:
+    """A post that takes every branch of the card worth compiling (never stored nor shown)."""
+    now = datetime.now(UTC)
+    return Post(
+        id=0,
+        source="warm-up",
+        external_id="warm-up",
+        network="mastodon",
+        author_handle="@livewall",
+        author_name="livewall",
+        author_avatar="https://example.org/avatar.png",
+        text="Bienvenue",
+        html="<p>Bienvenue</p>",
+        language=language,
+        created_at=now,
+        collected_at=now,
+        media=[{"type": "image", "url": "https://example.org/photo.jpg", "alt": "photo"}],
+        status="approved",
+        pinned=True,
+        official=True,
+    )
 
 
 def _for_screen(change: Change, name: str) -> bool:

@@ -30,6 +30,10 @@ class Templates:
         env.filters["token"] = token
         return env
 
+    def compiled(self, language: str) -> set[str]:
+        """The templates of `language` compiled so far (what a render takes from the cache)."""
+        return {name for _, name in self._envs[language].cache or {}}
+
     def render(self, name: str, language: str, **context: Any) -> str:
         return self._envs[language].get_template(name).render(**context)
 

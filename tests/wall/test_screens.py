@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import socket
@@ -21,6 +22,7 @@ from aggregator.moderation.rules import Rules
 from tests.builders import candidate, result, source
 from tests.conftest import LiveServer
 from tests.wall.wall_data import asgi_client
+from wall.app import create_app
 from wall.screens import (
     REPLAY_WINDOW,
     REPLAYS_AT_ONCE,
@@ -28,6 +30,7 @@ from wall.screens import (
     Abandoned,
     Batches,
     Busy,
+    Quiet,
     Replays,
 )
 
@@ -252,6 +255,44 @@ async def test_streams_at_the_same_point_share_one_render(livewall: Livewall) ->
     await stale.after(7, screen, "fr")
     await stale.after(7, screen, "fr")
     assert calls[-2:] == [(7, "fr"), (7, "fr")]
+
+
+async def test_up_to_date_screens_wait_on_one_batch_that_renders_once_the_feed_moves(
+    livewall: Livewall,
+) -> None:
+    screen = livewall.settings.screen("hall")
+    assert screen is not None
+    calls: list[int] = []
+    known = [5]
+    moved = asyncio.Event()
+
+    async def wait_beyond(seq: int, timeout: float) -> int:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await moved.wait()
+        return known[0]
+
+    def work(seq: int, _: Any, language: str, stop: Any) -> tuple[list[str], int]:
+        calls.append(seq)
+        return [f"event {seq + 1}"], seq + 1
+
+    # Nothing happens: every screen hears it at once (its ping), nothing was rendered, and
+    # nothing is kept for the screens once they have gone.
+    quiet = Batches(work, lambda: known[0], wait_beyond, quiet_seconds=0.05)
+    waiting = [asyncio.ensure_future(quiet.after(5, screen, "fr")) for _ in range(30)]
+    await asyncio.wait(waiting)
+    assert all(isinstance(task.exception(), Quiet) for task in waiting)
+    assert calls == [] and quiet.entries == {}
+    # A change: one wait on the feed, one render, every screen woken with its event.
+    batches = Batches(work, lambda: known[0], wait_beyond)
+    waiting = [asyncio.ensure_future(batches.after(5, screen, "fr")) for _ in range(30)]
+    await anyio.sleep(0.05)
+    assert calls == [] and len(batches.entries) == 1
+    known[0] = 6
+    moved.set()
+    assert await asyncio.gather(*waiting) == [(["event 6"], 6)] * 30
+    assert calls == [5]
+    assert all(not batch.listeners for batch in batches.entries.values())
 
 
 async def test_batches_stay_bounded_and_a_failure_is_retried(livewall: Livewall) -> None:
@@ -546,3 +587,19 @@ def test_a_wall_page_weighs_under_200_kb_before_images() -> None:
     for layout, sizes in anyio.run(measure, 30).items():
         # A bundled font's files are counted apart: a TV downloads them once a year.
         assert counted(sizes) < BUDGET and sizes["fonts"] < BUDGET, (layout, sizes)
+
+
+async def test_the_first_change_after_start_finds_its_card_compiled(livewall: Livewall) -> None:
+    """The lifespan renders a card and a page in every language before the first screen
+    connects: the first post of the event waits for no template to compile."""
+    web = create_app(livewall)
+    views = next(
+        route.endpoint.__self__
+        for route in web.routes
+        if getattr(route, "path", "") == "/wall/{screen}/events"
+    )
+    languages = livewall.settings.event.languages
+    assert all("_post.html" not in views.templates.compiled(lang) for lang in languages)
+    async with web.router.lifespan_context(web):
+        for language in languages:
+            assert {"_post.html", "wall/screen.html"} <= views.templates.compiled(language)
