@@ -8,24 +8,26 @@ rejected posts stay as tombstones so a later fetch does not bring them back.
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from aggregator.known_posts import CROSSPOST_WINDOW, KnownPosts
 from aggregator.language import detect_language
 from aggregator.models import ModerationEntry, Post, Source, utcnow
 from aggregator.moderation import edits, folding
 from aggregator.moderation.folding import fold
+from aggregator.moderation.recent import RecentPosts
 from aggregator.moderation.rules import PostRules
+from aggregator.new_posts import Inserted, NewPosts
 from aggregator.sanitize import clean_html, plain_text, safe_url, storable, text_to_html
 from aggregator.store import Store
 from collectors.base import Candidate, CollectResult, SourceOptions
 
 # Bounds of what one post may store, whatever its network allows (a feed may send a book).
 MAX_TEXT, MAX_HTML, MAX_LINE, MAX_ALT = 20_000, 100_000, 500, 1_500
-# Same author, same text, on another network within this window: one post.
-CROSSPOST_WINDOW = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,8 @@ class Pipeline:
         self.store = store
         self.rules = rules
         self.languages = languages
+        self.recent = RecentPosts()
+        self._lock = threading.Lock()
 
     def warm(self) -> None:
         """Load what the first post would otherwise wait for (blocking: about a second)."""
@@ -150,43 +154,66 @@ class Pipeline:
         """
         report = IngestReport(options.name)
         prepared = [prepare(c, options, self.languages) for c in result.posts]
-        with self.store.write() as session:
-            for post in prepared:
-                self._add_or_update(session, post, report)
-            for external_id in result.deleted:
-                self._delete(session, options.name, external_id, report)
-            if keep_state:
-                self._count_arrived(session, options, report)
-            else:
-                self._save_state(session, options, result, next_attempt, report)
+        # One batch at a time per pipeline: the flood window follows the store's order.
+        with self._lock:
+            try:
+                with self.store.write() as session:
+                    self.recent.begin(session)
+                    self._store_posts(session, options.name, prepared, report)
+                    for external_id in result.deleted:
+                        self._delete(session, options.name, external_id, report)
+                    if keep_state:
+                        self._count_arrived(session, options, report)
+                    else:
+                        self._save_state(session, options, result, next_attempt, report)
+                    self.recent.end()
+            except BaseException:
+                self.recent.drop()
+                raise
         return report
 
-    def _add_or_update(self, session: Session, post: Post, report: IngestReport) -> None:
-        existing = _find(session, post)
-        if existing is not None:
-            outcome = self._update(session, existing, post, report)
-            _record(report, post, outcome, existing)
-        elif (joined := _crosspost(session, post)) is not None:
-            report.duplicates += 1
-            _record(report, post, "joined", joined)
-        else:
-            self._insert(session, post, report)
-            _record(report, post, "new", post)
+    def _store_posts(
+        self, session: Session, source: str, prepared: list[Post], report: IngestReport
+    ) -> None:
+        """Each candidate is a post already stored (updated one by one: edits are rare), a
+        cross-post of one, or new (judged here, inserted together)."""
+        known = KnownPosts.load(session, source, prepared)
+        new = NewPosts()
+        outcomes: list[PostOutcome | None] = [None] * len(prepared)
+        for index, post in enumerate(prepared):
+            if new.names(post):  # the same post twice in one batch: look it up once stored
+                self._inserted(self._insert_new(session, new), report, outcomes)
+                existing, joined = _find(session, post), _crosspost(session, post)
+            else:
+                existing, joined = known.find(post), known.crosspost(post)
+            if existing is not None:
+                outcome = self._update(session, existing, post, report)
+                outcomes[index] = _outcome(post, outcome, existing)
+            elif joined is not None:
+                report.duplicates += 1
+                outcomes[index] = _outcome(post, "joined", joined)
+            else:
+                new.add(index, post, self.rules.judge(session, post, self.recent))
+                self.recent.judged(post.author_handle, post.text, post.collected_at)
+        self._inserted(self._insert_new(session, new), report, outcomes)
+        report.posts.extend(o for o in outcomes if o is not None)
 
-    def _insert(self, session: Session, post: Post, report: IngestReport) -> None:
-        decision = self.rules.judge(session, post)
-        post.status, post.status_reason = decision.status, decision.reason
-        session.add(post)
-        session.flush()
-        report.new += 1
-        if decision.reason:
-            report.held += decision.status == "pending"
-            report.rejected += decision.status == "rejected"
-            session.add(_log(post, f"rules:{decision.status}", decision.reason))
-        if post.visible:
-            self._changed(session, post, report)
-        else:  # not for screens (they skip "queue"): the console's queue shows it live
-            report.changes.append(self.store.add_change(session, "queue", post_id=post.id))
+    def _insert_new(self, session: Session, new: NewPosts) -> list[Inserted]:
+        inserted = new.insert(session, self.store)
+        self.recent.inserted([row.post_id for row in inserted])
+        return inserted
+
+    def _inserted(
+        self, inserted: list[Inserted], report: IngestReport, outcomes: list[PostOutcome | None]
+    ) -> None:
+        for row in inserted:
+            post = row.post
+            post.id, post.seq = row.post_id, row.seq if post.visible else 0
+            report.new += 1
+            report.held += bool(post.status_reason) and post.status == "pending"
+            report.rejected += bool(post.status_reason) and post.status == "rejected"
+            report.changes.append(row.seq)
+            outcomes[row.index] = _outcome(post, "new", post)
 
     def _update(self, session: Session, stored: Post, fresh: Post, report: IngestReport) -> str:
         if stored.deleted or stored.status == "rejected":
@@ -209,6 +236,8 @@ class Pipeline:
                 self._changed(session, stored, report, kind=kind)
         if outcome == "held" or not (was_visible or stored.visible):
             report.changes.append(self.store.add_change(session, "queue", post_id=stored.id))
+        if stored.id is not None:
+            self.recent.edited(stored.id, stored.text)
         return outcome
 
     def _judge_edit(self, session: Session, stored: Post, fresh: Post, report: IngestReport) -> str:
@@ -217,7 +246,7 @@ class Pipeline:
         if stored.status == "approved" and edits.readable(fresh) == edits.readable(stored):
             stored.pending_edit = None  # back to the approved words: nothing left to decide
             return "updated"
-        decision = self.rules.judge(session, fresh)
+        decision = self.rules.judge(session, fresh, self.recent)
         if stored.status == "approved" and decision.status == "pending":
             edits.hold(stored, edits.readable(fresh), decision.reason)
             report.held += 1
@@ -318,8 +347,8 @@ def _crosspost(session: Session, post: Post) -> Post | None:
     return session.exec(query).first()
 
 
-def _record(report: IngestReport, candidate: Post, outcome: str, stored: Post) -> None:
-    report.posts.append(PostOutcome(candidate.external_id, outcome, stored.id, stored.status))
+def _outcome(candidate: Post, outcome: str, stored: Post) -> PostOutcome:
+    return PostOutcome(candidate.external_id, outcome, stored.id, stored.status)
 
 
 def _log(post: Post, action: str, detail: str | None) -> ModerationEntry:

@@ -130,6 +130,27 @@ class Store:
             )
         return change.seq
 
+    def add_changes(self, session: Session, changes: list[tuple[str, int]]) -> list[int]:
+        """Record several (kind, post id) changes with one statement; their sequence numbers,
+        in the order given."""
+        if not changes:
+            return []
+        table = sa.Table("changes", Change.metadata)
+        now = utcnow()
+        rows = [
+            {"kind": kind, "post_id": post_id, "payload": {}, "created_at": now}
+            for kind, post_id in changes
+        ]
+        insert = sa.insert(table).returning(table.c.seq, sort_by_parameter_order=True)
+        seqs = [int(seq) for seq in session.execute(insert, rows).scalars()]
+        session.info.setdefault(_RECORDED, []).extend(seqs)
+        if not self.is_sqlite:  # the highest is enough: a listener moves to the highest it hears
+            session.execute(
+                sa.text("SELECT pg_notify(:channel, :seq)"),
+                {"channel": NOTIFY_CHANNEL, "seq": str(max(seqs))},
+            )
+        return seqs
+
     def last_seq(self) -> int:
         with self.read() as session:
             return int(session.execute(sa.select(sa.func.max(Change.seq))).scalar() or 0)

@@ -8,11 +8,11 @@ when comparing, since spammers vary exactly those.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from difflib import SequenceMatcher
-
-from sqlmodel import Session, col, select
+from typing import Protocol
 
 from aggregator.models import Post, utcnow
 from aggregator.moderation.folding import fold
@@ -39,30 +39,38 @@ def similar(a: str, b: str, threshold: float) -> bool:
     return matcher.quick_ratio() >= threshold and matcher.ratio() >= threshold
 
 
+class Compared(Protocol):
+    """A recent post as the rule compares it (moderation/recent.py keeps them)."""
+
+    @property
+    def author(self) -> str: ...  # normalised handle
+    @property
+    def words(self) -> str: ...  # flood_text
+    @property
+    def collected_at(self) -> datetime: ...
+
+
 @dataclass(frozen=True)
 class FloodRule:
     accounts: int = 3
     minutes: int = 10
     similarity: float = 0.85
 
-    def check(self, session: Session, post: Post) -> str | None:
-        """Why this post is part of a flood, or None."""
+    def check(self, post: Post, recent: Iterable[Compared]) -> str | None:
+        """Why this post is part of a flood, or None; `recent` are the newest posts stored."""
         if self.accounts < 2:
             return None
         mine = flood_text(post.text)
         if len(mine) < MIN_LENGTH:
             return None
         since = utcnow() - timedelta(minutes=self.minutes)
-        query = (
-            select(Post.author_handle, Post.text)
-            .where(col(Post.collected_at) >= since)
-            .order_by(col(Post.id).desc())
-            .limit(LOOKBACK)
-        )
         authors = {normalize_handle(post.author_handle)}
-        for handle, text in session.exec(query):
-            if similar(mine, flood_text(text), self.similarity):
-                authors.add(normalize_handle(handle))
+        for other in recent:
+            # An author already counted counts once, however many copies: no need to compare.
+            if other.author in authors or other.collected_at < since:
+                continue
+            if similar(mine, other.words, self.similarity):
+                authors.add(other.author)
         if len(authors) < self.accounts:
             return None
         return f"flood: the same text from {len(authors)} accounts within {self.minutes} min"

@@ -6,13 +6,16 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlmodel import Session
 
 from aggregator.models import Post
 from aggregator.moderation.folding import fold, looks_plain
 from aggregator.settings import Settings
+
+if TYPE_CHECKING:  # recent.py judges with these rules' handles: a cycle only for the checker
+    from aggregator.moderation.recent import RecentPosts
 
 Status = str  # "pending" | "approved" | "rejected"
 
@@ -61,9 +64,12 @@ class BlockedWords:
 
 
 class PostRules(Protocol):
-    """What the pipeline asks: fixed `Rules`, or the console's live rules (live_rules.py)."""
+    """What the pipeline asks: fixed `Rules`, or the console's live rules (live_rules.py).
 
-    def judge(self, session: Session, post: Post) -> Decision: ...
+    `recent` is the newest posts, as the flood rule compares them (moderation/recent.py).
+    """
+
+    def judge(self, session: Session, post: Post, recent: RecentPosts) -> Decision: ...
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,7 @@ class Rules:
             return Decision("approved", None)
         return Decision("pending", None)
 
-    def judge(self, session: Session, post: Post) -> Decision:
+    def judge(self, session: Session, post: Post, recent: RecentPosts) -> Decision:
         return self.decide(post.source, post.author_handle, readable_text(post))
 
 
