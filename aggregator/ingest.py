@@ -14,8 +14,9 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from aggregator.draft import Draft
 from aggregator.known_posts import CROSSPOST_WINDOW, KnownPosts
-from aggregator.language import detect_language
+from aggregator.language import detect_language, warm_detector
 from aggregator.models import ModerationEntry, Post, Source, utcnow
 from aggregator.moderation import edits, folding
 from aggregator.moderation.folding import fold
@@ -73,13 +74,13 @@ def fingerprint(author_name: str, text: str) -> str | None:
     return hashlib.sha256(f"{fold(author_name).strip()}\n{words}".encode()).hexdigest()
 
 
-def prepare(candidate: Candidate, options: SourceOptions, languages: tuple[str, ...]) -> Post:
+def prepare(candidate: Candidate, options: SourceOptions, languages: tuple[str, ...]) -> Draft:
     """A candidate made safe to store: sanitized HTML, plain text, language, checked URLs,
     storable text of bounded length whatever the network sent."""
     raw_html, raw_text = storable(candidate.html, MAX_HTML), storable(candidate.text, MAX_TEXT)
     html = clean_html(raw_html) if raw_html else text_to_html(raw_text)
     text = plain_text(html) if raw_html else raw_text.strip()
-    language = candidate.language or detect_language(text, languages)
+    found = candidate.language or detect_language(text, languages)
     author = candidate.author
     name, handle = storable(author.name, 200), storable(author.handle, 300)
     media = [
@@ -88,7 +89,7 @@ def prepare(candidate: Candidate, options: SourceOptions, languages: tuple[str, 
         for m in candidate.media
         if safe_url(m.url) or m.url.startswith("demo:")
     ]  # fmt: skip
-    return Post(
+    return Draft(
         source=options.name,
         external_id=candidate.external_id[:500],
         network=candidate.network or options.type,
@@ -101,7 +102,7 @@ def prepare(candidate: Candidate, options: SourceOptions, languages: tuple[str, 
         title=storable(candidate.title, MAX_LINE) or None,
         text=text,
         html=html,
-        language=(language or None) and language[:10],
+        language=(found or None) and found[:10],
         created_at=candidate.created_at,
         collected_at=utcnow(),
         edited_at=candidate.edited_at,
@@ -135,7 +136,7 @@ class Pipeline:
     def warm(self) -> None:
         """Load what the first post would otherwise wait for (blocking: about a second)."""
         folding.warm()
-        detect_language("Bienvenue aux Assises, welcome to the convention", self.languages)
+        warm_detector(self.languages)
 
     def ingest(
         self,
@@ -173,7 +174,7 @@ class Pipeline:
         return report
 
     def _store_posts(
-        self, session: Session, source: str, prepared: list[Post], report: IngestReport
+        self, session: Session, source: str, prepared: list[Draft], report: IngestReport
     ) -> None:
         """Each candidate is a post already stored (updated one by one: edits are rare), a
         cross-post of one, or new (judged here, inserted together)."""
@@ -215,7 +216,7 @@ class Pipeline:
             report.changes.append(row.seq)
             outcomes[row.index] = _outcome(post, "new", post)
 
-    def _update(self, session: Session, stored: Post, fresh: Post, report: IngestReport) -> str:
+    def _update(self, session: Session, stored: Post, fresh: Draft, report: IngestReport) -> str:
         if stored.deleted or stored.status == "rejected":
             return "removed"  # a tombstone: what was removed stays removed
         now = edits.latest(stored)
@@ -240,7 +241,9 @@ class Pipeline:
             self.recent.edited(stored.id, stored.text)
         return outcome
 
-    def _judge_edit(self, session: Session, stored: Post, fresh: Post, report: IngestReport) -> str:
+    def _judge_edit(
+        self, session: Session, stored: Post, fresh: Draft, report: IngestReport
+    ) -> str:
         """Judge what the edit makes people read, like a new post: `updated` when the row
         now carries it, `held` when it waits for a moderator behind the approved version."""
         if stored.status == "approved" and edits.readable(fresh) == edits.readable(stored):
@@ -328,14 +331,14 @@ class Pipeline:
         session.add(source)
 
 
-def _find(session: Session, post: Post) -> Post | None:
+def _find(session: Session, post: Draft) -> Post | None:
     same_id = (col(Post.source) == post.source) & (col(Post.external_id) == post.external_id)
     if post.dedupe_key:
         same_id = same_id | (col(Post.dedupe_key) == post.dedupe_key)
     return session.exec(select(Post).where(same_id).order_by(col(Post.id))).first()
 
 
-def _crosspost(session: Session, post: Post) -> Post | None:
+def _crosspost(session: Session, post: Draft) -> Post | None:
     if post.fingerprint is None:
         return None
     since = post.created_at - CROSSPOST_WINDOW
@@ -347,7 +350,7 @@ def _crosspost(session: Session, post: Post) -> Post | None:
     return session.exec(query).first()
 
 
-def _outcome(candidate: Post, outcome: str, stored: Post) -> PostOutcome:
+def _outcome(candidate: Draft, outcome: str, stored: Post | Draft) -> PostOutcome:
     return PostOutcome(candidate.external_id, outcome, stored.id, stored.status)
 
 

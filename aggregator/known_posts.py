@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
+from aggregator.draft import Draft
 from aggregator.models import Post
 
 # Same author, same text, on another network within this window: one post.
@@ -38,20 +39,20 @@ class KnownPosts:
     by_fingerprint: dict[str, list[Post]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, session: Session, source: str, posts: Sequence[Post]) -> KnownPosts:
+    def load(cls, session: Session, source: str, posts: Sequence[Draft]) -> KnownPosts:
         known = cls()
         known._load_ids(session, source, posts)
         known._load_fingerprints(session, posts)
         return known
 
-    def find(self, post: Post) -> Post | None:
+    def find(self, post: Draft) -> Post | None:
         """The stored post this candidate is (the oldest, when its id and key name two)."""
         found = [self.by_id.get(post.external_id)]
         if post.dedupe_key:
             found.append(self.by_key.get(post.dedupe_key))
         return min((p for p in found if p is not None), key=_id, default=None)
 
-    def crosspost(self, post: Post) -> Post | None:
+    def crosspost(self, post: Draft) -> Post | None:
         """The stored post of another network this one is a copy of, if any."""
         if post.fingerprint is None:
             return None
@@ -65,7 +66,7 @@ class KnownPosts:
             None,
         )
 
-    def _load_ids(self, session: Session, source: str, posts: Sequence[Post]) -> None:
+    def _load_ids(self, session: Session, source: str, posts: Sequence[Draft]) -> None:
         ids = [p.external_id for p in posts]
         keys = [p.dedupe_key for p in posts if p.dedupe_key]
         for id_chunk in chunks(ids):
@@ -84,7 +85,7 @@ class KnownPosts:
             if post.dedupe_key:
                 self.by_key.setdefault(post.dedupe_key, post)
 
-    def _load_fingerprints(self, session: Session, posts: Sequence[Post]) -> None:
+    def _load_fingerprints(self, session: Session, posts: Sequence[Draft]) -> None:
         prints = [p.fingerprint for p in posts if p.fingerprint]
         if not prints:
             return

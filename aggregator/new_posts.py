@@ -1,26 +1,27 @@
 """New posts of a batch, judged one by one and inserted together with a few statements.
 
 Rows, their change rows and the rules' log entries are each one `executemany` (SQLAlchemy's
-"insertmanyvalues" gives back the ids with RETURNING, in order, on SQLite and PostgreSQL),
+"insertmanyvalues" gives back the ids with RETURNING on SQLite and PostgreSQL alike),
 plus one for the sequence numbers of the posts that reached the screens.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from aggregator.draft import Draft
 from aggregator.models import ModerationEntry, Post, utcnow
 from aggregator.moderation.rules import Decision
 from aggregator.store import Store
 
 POSTS = sa.Table("posts", Post.metadata)  # the model's own table, from its metadata
 LOG = sa.Table("moderation_log", ModerationEntry.metadata)
-COLUMNS = tuple(c.name for c in POSTS.columns if c.name != "id")
-_INSERT = sa.insert(POSTS).returning(POSTS.c.id, sort_by_parameter_order=True)
+# Each id comes back with its external id, not in the order given: asking for that order
+# (`sort_by_parameter_order`) makes SQLAlchemy send one row per statement on SQLite.
+_INSERT = sa.insert(POSTS).returning(POSTS.c.external_id, POSTS.c.id)
 _SET_SEQ = (
     sa.update(POSTS).where(POSTS.c.id == sa.bindparam("post")).values(seq=sa.bindparam("change"))
 )
@@ -31,7 +32,7 @@ class Inserted:
     """One new post once stored: where it was in the batch, its id, and its change number."""
 
     index: int
-    post: Post
+    post: Draft
     post_id: int
     seq: int
 
@@ -41,12 +42,12 @@ class NewPosts:
     """The new posts waiting to be inserted, and what identifies every new post of the batch
     (a later candidate naming one of them is looked up in the store once they are inserted)."""
 
-    waiting: list[tuple[int, Post, Decision]] = field(default_factory=list)
+    waiting: list[tuple[int, Draft, Decision]] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
     keys: set[str] = field(default_factory=set)
     prints: set[str] = field(default_factory=set)
 
-    def names(self, post: Post) -> bool:
+    def names(self, post: Draft) -> bool:
         """Whether the candidate may be (or copy) a new post of this batch."""
         return (
             post.external_id in self.ids
@@ -54,7 +55,7 @@ class NewPosts:
             or (post.fingerprint is not None and post.fingerprint in self.prints)
         )
 
-    def add(self, index: int, post: Post, decision: Decision) -> None:
+    def add(self, index: int, post: Draft, decision: Decision) -> None:
         post.status, post.status_reason = decision.status, decision.reason
         self.waiting.append((index, post, decision))
         self.ids.add(post.external_id)
@@ -68,8 +69,9 @@ class NewPosts:
         if not self.waiting:
             return []
         waiting, self.waiting = self.waiting, []
-        rows = [_row(post) for _, post, _ in waiting]
-        ids = [int(i) for i in session.execute(_INSERT, rows).scalars()]
+        rows = [post.row() for _, post, _ in waiting]
+        given = dict(session.execute(_INSERT, rows).all())
+        ids = [int(given[post.external_id]) for _, post, _ in waiting]
         changes = [
             ("post" if p.visible else "queue", i) for (_, p, _), i in zip(waiting, ids, strict=True)
         ]
@@ -85,10 +87,6 @@ class NewPosts:
             Inserted(index, post, post_id, seq)
             for (index, post, _), post_id, seq in zip(waiting, ids, seqs, strict=True)
         ]
-
-
-def _row(post: Post) -> dict[str, Any]:
-    return {name: getattr(post, name) for name in COLUMNS}
 
 
 def _log(session: Session, decided: list[tuple[int, Decision]]) -> None:

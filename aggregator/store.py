@@ -131,8 +131,8 @@ class Store:
         return change.seq
 
     def add_changes(self, session: Session, changes: list[tuple[str, int]]) -> list[int]:
-        """Record several (kind, post id) changes with one statement; their sequence numbers,
-        in the order given."""
+        """Record changes of several posts (kind, post id; one each) with one statement; their
+        sequence numbers, in the order given."""
         if not changes:
             return []
         table = sa.Table("changes", Change.metadata)
@@ -141,8 +141,11 @@ class Store:
             {"kind": kind, "post_id": post_id, "payload": {}, "created_at": now}
             for kind, post_id in changes
         ]
-        insert = sa.insert(table).returning(table.c.seq, sort_by_parameter_order=True)
-        seqs = [int(seq) for seq in session.execute(insert, rows).scalars()]
+        # Matched back by post id: asking SQLAlchemy to keep the order given makes it send
+        # one row per statement on SQLite (its RETURNING order is not guaranteed).
+        insert = sa.insert(table).returning(table.c.post_id, table.c.seq)
+        given = dict(session.execute(insert, rows).all())
+        seqs = [int(given[post_id]) for _, post_id in changes]
         session.info.setdefault(_RECORDED, []).extend(seqs)
         if not self.is_sqlite:  # the highest is enough: a listener moves to the highest it hears
             session.execute(

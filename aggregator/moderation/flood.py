@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from difflib import SequenceMatcher
 from typing import Protocol
 
+from aggregator.draft import Draft
 from aggregator.models import Post, utcnow
 from aggregator.moderation.folding import fold
 from aggregator.moderation.rules import normalize_handle
@@ -56,7 +57,7 @@ class FloodRule:
     minutes: int = 10
     similarity: float = 0.85
 
-    def check(self, post: Post, recent: Iterable[Compared]) -> str | None:
+    def check(self, post: Post | Draft, recent: Iterable[Compared]) -> str | None:
         """Why this post is part of a flood, or None; `recent` are the newest posts stored."""
         if self.accounts < 2:
             return None

@@ -15,6 +15,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from aggregator.draft import Draft
 from aggregator.models import ModerationEntry, Post, utc_column, utcnow
 from aggregator.moderation.decisions import ModerationError, decide
 from aggregator.moderation.flood import FloodRule
@@ -128,7 +129,7 @@ class LiveRules:
         )
         return rules, _flood(values)
 
-    def judge(self, session: Session, post: Post, recent: RecentPosts) -> Decision:
+    def judge(self, session: Session, post: Post | Draft, recent: RecentPosts) -> Decision:
         rules, flood = self.current(session)
         decision = rules.judge(session, post, recent)
         if post.source in rules.official_sources:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from sqlmodel import Session
 
+from aggregator.draft import Draft
 from aggregator.models import Post
 from aggregator.moderation.folding import fold, looks_plain
 from aggregator.settings import Settings
@@ -69,7 +70,7 @@ class PostRules(Protocol):
     `recent` is the newest posts, as the flood rule compares them (moderation/recent.py).
     """
 
-    def judge(self, session: Session, post: Post, recent: RecentPosts) -> Decision: ...
+    def judge(self, session: Session, post: Post | Draft, recent: RecentPosts) -> Decision: ...
 
 
 @dataclass(frozen=True)
@@ -114,11 +115,11 @@ class Rules:
             return Decision("approved", None)
         return Decision("pending", None)
 
-    def judge(self, session: Session, post: Post, recent: RecentPosts) -> Decision:
+    def judge(self, session: Session, post: Post | Draft, recent: RecentPosts) -> Decision:
         return self.decide(post.source, post.author_handle, readable_text(post))
 
 
-def readable_text(post: Post) -> str:
+def readable_text(post: Post | Draft) -> str:
     """Every part of a post a person reads on a screen or in the console, one per line:
     a blocked word in the author's name, an image's description or a content warning
     counts as much as one in the text (link texts are part of the text)."""
