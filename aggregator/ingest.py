@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from aggregator.draft import Draft
-from aggregator.known_posts import CROSSPOST_WINDOW, KnownPosts
+from aggregator.known_posts import Copied, KnownPosts
 from aggregator.language import detect_language, warm_detector
 from aggregator.models import ModerationEntry, Post, Source, utcnow
 from aggregator.moderation import edits, folding
@@ -184,7 +184,8 @@ class Pipeline:
         for index, post in enumerate(prepared):
             if new.names(post):  # the same post twice in one batch: look it up once stored
                 self._inserted(self._insert_new(session, new), report, outcomes)
-                existing, joined = _find(session, post), _crosspost(session, post)
+                again = KnownPosts.load(session, source, [post])
+                existing, joined = again.find(post), again.crosspost(post)
             else:
                 existing, joined = known.find(post), known.crosspost(post)
             if existing is not None:
@@ -331,26 +332,7 @@ class Pipeline:
         session.add(source)
 
 
-def _find(session: Session, post: Draft) -> Post | None:
-    same_id = (col(Post.source) == post.source) & (col(Post.external_id) == post.external_id)
-    if post.dedupe_key:
-        same_id = same_id | (col(Post.dedupe_key) == post.dedupe_key)
-    return session.exec(select(Post).where(same_id).order_by(col(Post.id))).first()
-
-
-def _crosspost(session: Session, post: Draft) -> Post | None:
-    if post.fingerprint is None:
-        return None
-    since = post.created_at - CROSSPOST_WINDOW
-    query = select(Post).where(
-        (col(Post.fingerprint) == post.fingerprint)
-        & (col(Post.network) != post.network)
-        & (col(Post.created_at) >= since)
-    )
-    return session.exec(query).first()
-
-
-def _outcome(candidate: Draft, outcome: str, stored: Post | Draft) -> PostOutcome:
+def _outcome(candidate: Draft, outcome: str, stored: Post | Draft | Copied) -> PostOutcome:
     return PostOutcome(candidate.external_id, outcome, stored.id, stored.status)
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from aggregator.draft import Draft
@@ -30,13 +31,23 @@ def chunks(values: Sequence[str]) -> Iterator[list[str]]:
         yield unique[start : start + CHUNK]
 
 
+@dataclass(frozen=True)
+class Copied:
+    """A stored post a cross-post joins: only what deciding and reporting need."""
+
+    id: int
+    network: str
+    created_at: datetime
+    status: str
+
+
 @dataclass
 class KnownPosts:
     """The stored posts matching a batch's candidates, by what identifies them."""
 
     by_id: dict[str, Post] = field(default_factory=dict)  # external id, in this source
     by_key: dict[str, Post] = field(default_factory=dict)  # network-wide dedupe key
-    by_fingerprint: dict[str, list[Post]] = field(default_factory=dict)
+    by_fingerprint: dict[str, list[Copied]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session, source: str, posts: Sequence[Draft]) -> KnownPosts:
@@ -52,7 +63,7 @@ class KnownPosts:
             found.append(self.by_key.get(post.dedupe_key))
         return min((p for p in found if p is not None), key=_id, default=None)
 
-    def crosspost(self, post: Draft) -> Post | None:
+    def crosspost(self, post: Draft) -> Copied | None:
         """The stored post of another network this one is a copy of, if any."""
         if post.fingerprint is None:
             return None
@@ -90,15 +101,25 @@ class KnownPosts:
         if not prints:
             return
         since = min(p.created_at for p in posts) - CROSSPOST_WINDOW
+        networks = {p.network for p in posts}
         for chunk in chunks(prints):
             query = (
-                select(Post)
+                sa.select(
+                    col(Post.id),
+                    col(Post.fingerprint),
+                    col(Post.network),
+                    col(Post.created_at),
+                    col(Post.status),
+                )
                 .where(col(Post.fingerprint).in_(chunk) & (col(Post.created_at) >= since))
                 .order_by(col(Post.id))
             )
-            for post in session.exec(query):
-                assert post.fingerprint is not None
-                self.by_fingerprint.setdefault(post.fingerprint, []).append(post)
+            if len(networks) == 1:  # the usual batch: one network, whose own posts never join
+                query = query.where(col(Post.network) != networks.pop())
+            for post_id, fingerprint, network, created_at, status in session.execute(query):
+                assert post_id is not None and fingerprint is not None
+                copied = Copied(post_id, network, created_at, status)
+                self.by_fingerprint.setdefault(fingerprint, []).append(copied)
 
 
 def _id(post: Post) -> int:

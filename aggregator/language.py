@@ -39,7 +39,11 @@ COMMON_WORDS = {
 }
 # A vote settles when the winner has at least this many words and this many times the other's.
 VOTES, MARGIN = 2, 3
-_WORD = re.compile(r"[^\W\d_]+")
+_WORD = re.compile(r"[^\W\d_]+")  # letters only: « l'Assemblée » is « l », « assemblée »
+
+
+def words_of(text: str) -> list[str]:
+    return _WORD.findall(text.casefold())
 
 
 @cache
@@ -60,15 +64,15 @@ def warm_detector(languages: tuple[str, ...]) -> None:
         _detector(tuple(sorted(languages))).detect_language_of("Bienvenue, welcome")
 
 
-def vote(text: str, languages: tuple[str, ...]) -> str | None:
+def vote(words: list[str], languages: tuple[str, ...]) -> str | None:
     """The language whose common words clearly outnumber the others', if one does."""
     lists = [(code, COMMON_WORDS[code]) for code in languages if code in COMMON_WORDS]
     if len(lists) != len(languages):
         return None  # a language without a list could be the one: let the detector say
     counts = dict.fromkeys(languages, 0)
-    for word in _WORD.findall(text.casefold()):
-        for code, words in lists:
-            if word in words:
+    for word in words:
+        for code, common in lists:
+            if word in common:
                 counts[code] += 1
     (first, most), *others = sorted(counts.items(), key=lambda item: -item[1])
     runner_up = others[0][1] if others else 0
@@ -77,9 +81,10 @@ def vote(text: str, languages: tuple[str, ...]) -> str | None:
 
 def detect_language(text: str, languages: tuple[str, ...]) -> str | None:
     """The ISO 639-1 code of the text's language among `languages`, or None when unsure."""
-    if sum(ch.isalpha() for ch in text) < MIN_LETTERS or len(languages) < 2:
+    words = words_of(text)
+    if sum(map(len, words)) < MIN_LETTERS or len(languages) < 2:
         return languages[0] if len(languages) == 1 else None
-    voted = vote(text, languages)
+    voted = vote(words, languages)
     if voted is not None:
         return voted
     found = _detector(tuple(sorted(languages))).detect_language_of(text)

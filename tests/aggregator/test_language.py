@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from aggregator.language import _detector, detect_language, vote, warm_detector
+from aggregator.language import _detector, detect_language, vote, warm_detector, words_of
 from aggregator.sanitize import clean_html, plain_text
 from collectors.demo import bundled_posts
 
@@ -10,16 +10,22 @@ EVENT = ("fr", "en")
 
 
 def test_common_words_settle_most_posts_and_the_detector_the_rest() -> None:
-    assert vote("Très belle conférence sur le financement des infrastructures", EVENT) == "fr"
-    assert vote("Great panel about climate adaptation for small towns this morning", EVENT) == "en"
+    assert (
+        vote(words_of("Très belle conférence sur le financement des infrastructures"), EVENT)
+        == "fr"
+    )
+    assert (
+        vote(words_of("Great panel about climate adaptation for small towns this morning"), EVENT)
+        == "en"
+    )
     # Too few common words, or as many of each: the detector decides.
-    assert vote("Infrastructures municipales: financement durable", EVENT) is None
+    assert vote(words_of("Infrastructures municipales: financement durable"), EVENT) is None
     assert detect_language("Infrastructures municipales: financement durable", EVENT) == "fr"
-    assert vote("Le panel with the maire de la ville and the mayor", EVENT) is None
+    assert vote(words_of("Le panel with the maire de la ville and the mayor"), EVENT) is None
 
 
 def test_a_language_without_a_word_list_leaves_it_to_the_detector() -> None:
-    assert vote("Le panel de la ville, très bien", ("fr", "es")) is None
+    assert vote(words_of("Le panel de la ville, très bien"), ("fr", "es")) is None
 
 
 @pytest.mark.parametrize("languages", [("fr",), ("en", "fr")])
