@@ -45,14 +45,15 @@ class NewPosts:
     waiting: list[tuple[int, Draft, Decision]] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
     keys: set[str] = field(default_factory=set)
-    prints: set[str] = field(default_factory=set)
+    prints: dict[str, set[str]] = field(default_factory=dict)  # fingerprint: networks
 
     def names(self, post: Draft) -> bool:
-        """Whether the candidate may be (or copy) a new post of this batch."""
+        """Whether the candidate may be a new post of this batch, or copy one of another
+        network (the same words twice on one network are two posts)."""
         return (
             post.external_id in self.ids
             or (post.dedupe_key is not None and post.dedupe_key in self.keys)
-            or (post.fingerprint is not None and post.fingerprint in self.prints)
+            or bool(self.prints.get(post.fingerprint or "", set()) - {post.network})
         )
 
     def add(self, index: int, post: Draft, decision: Decision) -> None:
@@ -62,7 +63,7 @@ class NewPosts:
         if post.dedupe_key:
             self.keys.add(post.dedupe_key)
         if post.fingerprint:
-            self.prints.add(post.fingerprint)
+            self.prints.setdefault(post.fingerprint, set()).add(post.network)
 
     def insert(self, session: Session, store: Store) -> list[Inserted]:
         """Insert what waits, with its change rows and log entries, in the transaction."""
