@@ -34,6 +34,7 @@ from aggregator.ingest import Pipeline, prepare
 from aggregator.models import Change, ModerationEntry, Post, Source
 from aggregator.moderation.rules import BlockedWords, Rules
 from aggregator.store import Store
+from bench import language
 from collectors.base import Author, Candidate, CollectResult, SourceState
 from collectors.demo import Options, bundled_posts
 from tests.collectors.collector_fakes import FakeServer, Reply, Request
@@ -280,6 +281,7 @@ def main() -> None:
         print(bench_pipeline("SQLite", f"sqlite:///{folder / 'pipeline.db'}"))
         if pg:
             print(bench_pipeline("PostgreSQL", pg))
+        language.main()
         print(f"livewall collect --once, {STATUSES:,} new statuses from a loopback Mastodon:")
         print(bench_collect("SQLite", f"sqlite:///{folder / 'collect.db'}", folder))
         if pg:
