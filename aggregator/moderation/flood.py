@@ -10,16 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from difflib import SequenceMatcher
-from typing import Protocol
 
 from rapidfuzz.distance import Indel
 
 from aggregator.draft import Draft
 from aggregator.models import Post, utcnow
 from aggregator.moderation.folding import fold
-from aggregator.moderation.rules import normalize_handle
+from aggregator.moderation.rules import Compared, normalize_handle
 
 # Short cheers ("Bravo à tous !") from many real people are not a flood.
 MIN_LENGTH = 25
@@ -45,17 +44,6 @@ def similar(a: str, b: str, threshold: float) -> bool:
         return False
     matcher = SequenceMatcher(None, a, b, autojunk=False)
     return matcher.quick_ratio() >= threshold and matcher.ratio() >= threshold
-
-
-class Compared(Protocol):
-    """A recent post as the rule compares it (moderation/recent.py keeps them)."""
-
-    @property
-    def author(self) -> str: ...  # normalised handle
-    @property
-    def words(self) -> str: ...  # flood_text
-    @property
-    def collected_at(self) -> datetime: ...
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,13 @@ from aggregator.draft import Draft
 from aggregator.models import ModerationEntry, Post, utc_column, utcnow
 from aggregator.moderation.decisions import ModerationError, decide
 from aggregator.moderation.flood import FloodRule
-from aggregator.moderation.recent import RecentPosts
-from aggregator.moderation.rules import BlockedWords, Decision, Rules, normalize_handle
+from aggregator.moderation.rules import (
+    BlockedWords,
+    Decision,
+    RecentWindow,
+    Rules,
+    normalize_handle,
+)
 from aggregator.settings import Settings
 from aggregator.store import Store
 
@@ -129,7 +134,7 @@ class LiveRules:
         )
         return rules, _flood(values)
 
-    def judge(self, session: Session, post: Post | Draft, recent: RecentPosts) -> Decision:
+    def judge(self, session: Session, post: Post | Draft, recent: RecentWindow) -> Decision:
         rules, flood = self.current(session)
         decision = rules.judge(session, post, recent)
         if post.source in rules.official_sources:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from sqlmodel import Session
 
@@ -14,9 +15,6 @@ from aggregator.draft import Draft
 from aggregator.models import Post
 from aggregator.moderation.folding import fold, looks_plain
 from aggregator.settings import Settings
-
-if TYPE_CHECKING:  # recent.py judges with these rules' handles: a cycle only for the checker
-    from aggregator.moderation.recent import RecentPosts
 
 Status = str  # "pending" | "approved" | "rejected"
 
@@ -64,13 +62,27 @@ class BlockedWords:
         return None if match is None else self._origin[match.group(0)]
 
 
+class Compared(Protocol):
+    """A recent post as the flood rule compares it (flood.py)."""
+
+    @property
+    def author(self) -> str: ...  # normalised handle
+    @property
+    def words(self) -> str: ...  # flood_text
+    @property
+    def collected_at(self) -> datetime: ...
+
+
+class RecentWindow(Protocol):
+    """The newest posts the pipeline keeps for the flood rule (recent.py's `RecentPosts`)."""
+
+    def posts(self) -> Sequence[Compared]: ...
+
+
 class PostRules(Protocol):
-    """What the pipeline asks: fixed `Rules`, or the console's live rules (live_rules.py).
+    """What the pipeline asks: fixed `Rules`, or the console's live rules (live_rules.py)."""
 
-    `recent` is the newest posts, as the flood rule compares them (moderation/recent.py).
-    """
-
-    def judge(self, session: Session, post: Post | Draft, recent: RecentPosts) -> Decision: ...
+    def judge(self, session: Session, post: Post | Draft, recent: RecentWindow) -> Decision: ...
 
 
 @dataclass(frozen=True)
@@ -115,7 +127,7 @@ class Rules:
             return Decision("approved", None)
         return Decision("pending", None)
 
-    def judge(self, session: Session, post: Post | Draft, recent: RecentPosts) -> Decision:
+    def judge(self, session: Session, post: Post | Draft, recent: RecentWindow) -> Decision:
         return self.decide(post.source, post.author_handle, readable_text(post))
 
 
