@@ -8,25 +8,28 @@ rejected posts stay as tombstones so a later fetch does not bring them back.
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from aggregator.language import detect_language
+from aggregator.draft import Draft
+from aggregator.known_posts import Copied, KnownPosts
+from aggregator.language import detect_language, warm_detector
 from aggregator.metrics import Metrics
 from aggregator.models import ModerationEntry, Post, Source, utcnow
 from aggregator.moderation import edits, folding
 from aggregator.moderation.folding import fold
+from aggregator.moderation.recent import RecentPosts
 from aggregator.moderation.rules import PostRules
+from aggregator.new_posts import Inserted, NewPosts
 from aggregator.sanitize import clean_html, plain_text, safe_url, storable, text_to_html
 from aggregator.store import Store
 from collectors.base import Candidate, CollectResult, SourceOptions
 
 # Bounds of what one post may store, whatever its network allows (a feed may send a book).
 MAX_TEXT, MAX_HTML, MAX_LINE, MAX_ALT = 20_000, 100_000, 500, 1_500
-# Same author, same text, on another network within this window: one post.
-CROSSPOST_WINDOW = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -72,13 +75,13 @@ def fingerprint(author_name: str, text: str) -> str | None:
     return hashlib.sha256(f"{fold(author_name).strip()}\n{words}".encode()).hexdigest()
 
 
-def prepare(candidate: Candidate, options: SourceOptions, languages: tuple[str, ...]) -> Post:
+def prepare(candidate: Candidate, options: SourceOptions, languages: tuple[str, ...]) -> Draft:
     """A candidate made safe to store: sanitized HTML, plain text, language, checked URLs,
     storable text of bounded length whatever the network sent."""
     raw_html, raw_text = storable(candidate.html, MAX_HTML), storable(candidate.text, MAX_TEXT)
     html = clean_html(raw_html) if raw_html else text_to_html(raw_text)
     text = plain_text(html) if raw_html else raw_text.strip()
-    language = candidate.language or detect_language(text, languages)
+    found = candidate.language or detect_language(text, languages)
     author = candidate.author
     name, handle = storable(author.name, 200), storable(author.handle, 300)
     media = [
@@ -87,7 +90,7 @@ def prepare(candidate: Candidate, options: SourceOptions, languages: tuple[str, 
         for m in candidate.media
         if safe_url(m.url) or m.url.startswith("demo:")
     ]  # fmt: skip
-    return Post(
+    return Draft(
         source=options.name,
         external_id=candidate.external_id[:500],
         network=candidate.network or options.type,
@@ -100,7 +103,7 @@ def prepare(candidate: Candidate, options: SourceOptions, languages: tuple[str, 
         title=storable(candidate.title, MAX_LINE) or None,
         text=text,
         html=html,
-        language=(language or None) and language[:10],
+        language=(found or None) and found[:10],
         created_at=candidate.created_at,
         collected_at=utcnow(),
         edited_at=candidate.edited_at,
@@ -130,11 +133,13 @@ class Pipeline:
         self.rules = rules
         self.languages = languages
         self.metrics = metrics or Metrics()
+        self.recent = RecentPosts()
+        self._lock = threading.Lock()
 
     def warm(self) -> None:
         """Load what the first post would otherwise wait for (blocking: about a second)."""
         folding.warm()
-        detect_language("Bienvenue aux Assises, welcome to the convention", self.languages)
+        warm_detector(self.languages)
 
     def ingest(
         self,
@@ -152,50 +157,73 @@ class Pipeline:
         still reads everything after its own cursor and catches up what a dropped stream missed.
         """
         report = IngestReport(options.name)
+        prepared = [prepare(c, options, self.languages) for c in result.posts]
         metrics = self.metrics
-        with metrics.timed(metrics.ingest_seconds, source=options.name):
-            prepared = [prepare(c, options, self.languages) for c in result.posts]
-            with self.store.write() as session:
-                for post in prepared:
-                    self._add_or_update(session, post, report)
-                for external_id in result.deleted:
-                    self._delete(session, options.name, external_id, report)
-                if keep_state:
-                    self._count_arrived(session, options, report)
-                else:
-                    self._save_state(session, options, result, next_attempt, report)
+        # One batch at a time per pipeline: the flood window follows the store's order.
+        with self._lock, metrics.timed(metrics.ingest_seconds, source=options.name):
+            try:
+                with self.store.write() as session:
+                    self.recent.begin(session)
+                    self._store_posts(session, options.name, prepared, report)
+                    for external_id in result.deleted:
+                        self._delete(session, options.name, external_id, report)
+                    if keep_state:
+                        self._count_arrived(session, options, report)
+                    else:
+                        self._save_state(session, options, result, next_attempt, report)
+                    self.recent.end()
+            except BaseException:
+                self.recent.drop()
+                raise
         for done in report.posts:  # counted once committed: a rolled-back batch stored nothing
             metrics.posts_ingested.labels(options.name, done.outcome, done.status).inc()
         return report
 
-    def _add_or_update(self, session: Session, post: Post, report: IngestReport) -> None:
-        existing = _find(session, post)
-        if existing is not None:
-            outcome = self._update(session, existing, post, report)
-            _record(report, post, outcome, existing)
-        elif (joined := _crosspost(session, post)) is not None:
-            report.duplicates += 1
-            _record(report, post, "joined", joined)
-        else:
-            self._insert(session, post, report)
-            _record(report, post, "new", post)
+    def _store_posts(
+        self, session: Session, source: str, prepared: list[Draft], report: IngestReport
+    ) -> None:
+        """Each candidate is a post already stored (updated one by one: edits are rare), a
+        cross-post of one, or new (judged here, inserted together)."""
+        known = KnownPosts.load(session, source, prepared)
+        new = NewPosts()
+        outcomes: list[PostOutcome | None] = [None] * len(prepared)
+        for index, post in enumerate(prepared):
+            if new.names(post):  # the same post twice in one batch: look it up once stored
+                self._inserted(self._insert_new(session, new), report, outcomes)
+                again = KnownPosts.load(session, source, [post])
+                existing, joined = again.find(post), again.crosspost(post)
+            else:
+                existing, joined = known.find(post), known.crosspost(post)
+            if existing is not None:
+                outcome = self._update(session, existing, post, report)
+                outcomes[index] = _outcome(post, outcome, existing)
+            elif joined is not None:
+                report.duplicates += 1
+                outcomes[index] = _outcome(post, "joined", joined)
+            else:
+                new.add(index, post, self.rules.judge(session, post, self.recent))
+                self.recent.judged(post.author_handle, post.text, post.collected_at)
+        self._inserted(self._insert_new(session, new), report, outcomes)
+        report.posts.extend(o for o in outcomes if o is not None)
 
-    def _insert(self, session: Session, post: Post, report: IngestReport) -> None:
-        decision = self.rules.judge(session, post)
-        post.status, post.status_reason = decision.status, decision.reason
-        session.add(post)
-        session.flush()
-        report.new += 1
-        if decision.reason:
-            report.held += decision.status == "pending"
-            report.rejected += decision.status == "rejected"
-            session.add(_log(post, f"rules:{decision.status}", decision.reason))
-        if post.visible:
-            self._changed(session, post, report)
-        else:  # not for screens (they skip "queue"): the console's queue shows it live
-            report.changes.append(self.store.add_change(session, "queue", post_id=post.id))
+    def _insert_new(self, session: Session, new: NewPosts) -> list[Inserted]:
+        inserted = new.insert(session, self.store)
+        self.recent.inserted([row.post_id for row in inserted])
+        return inserted
 
-    def _update(self, session: Session, stored: Post, fresh: Post, report: IngestReport) -> str:
+    def _inserted(
+        self, inserted: list[Inserted], report: IngestReport, outcomes: list[PostOutcome | None]
+    ) -> None:
+        for row in inserted:
+            post = row.post
+            post.id, post.seq = row.post_id, row.seq if post.visible else 0
+            report.new += 1
+            report.held += bool(post.status_reason) and post.status == "pending"
+            report.rejected += bool(post.status_reason) and post.status == "rejected"
+            report.changes.append(row.seq)
+            outcomes[row.index] = _outcome(post, "new", post)
+
+    def _update(self, session: Session, stored: Post, fresh: Draft, report: IngestReport) -> str:
         if stored.deleted or stored.status == "rejected":
             return "removed"  # a tombstone: what was removed stays removed
         now = edits.latest(stored)
@@ -216,15 +244,19 @@ class Pipeline:
                 self._changed(session, stored, report, kind=kind)
         if outcome == "held" or not (was_visible or stored.visible):
             report.changes.append(self.store.add_change(session, "queue", post_id=stored.id))
+        if stored.id is not None:
+            self.recent.edited(stored.id, stored.text)
         return outcome
 
-    def _judge_edit(self, session: Session, stored: Post, fresh: Post, report: IngestReport) -> str:
+    def _judge_edit(
+        self, session: Session, stored: Post, fresh: Draft, report: IngestReport
+    ) -> str:
         """Judge what the edit makes people read, like a new post: `updated` when the row
         now carries it, `held` when it waits for a moderator behind the approved version."""
         if stored.status == "approved" and edits.readable(fresh) == edits.readable(stored):
             stored.pending_edit = None  # back to the approved words: nothing left to decide
             return "updated"
-        decision = self.rules.judge(session, fresh)
+        decision = self.rules.judge(session, fresh, self.recent)
         if stored.status == "approved" and decision.status == "pending":
             edits.hold(stored, edits.readable(fresh), decision.reason)
             report.held += 1
@@ -306,27 +338,8 @@ class Pipeline:
         session.add(source)
 
 
-def _find(session: Session, post: Post) -> Post | None:
-    same_id = (col(Post.source) == post.source) & (col(Post.external_id) == post.external_id)
-    if post.dedupe_key:
-        same_id = same_id | (col(Post.dedupe_key) == post.dedupe_key)
-    return session.exec(select(Post).where(same_id).order_by(col(Post.id))).first()
-
-
-def _crosspost(session: Session, post: Post) -> Post | None:
-    if post.fingerprint is None:
-        return None
-    since = post.created_at - CROSSPOST_WINDOW
-    query = select(Post).where(
-        (col(Post.fingerprint) == post.fingerprint)
-        & (col(Post.network) != post.network)
-        & (col(Post.created_at) >= since)
-    )
-    return session.exec(query).first()
-
-
-def _record(report: IngestReport, candidate: Post, outcome: str, stored: Post) -> None:
-    report.posts.append(PostOutcome(candidate.external_id, outcome, stored.id, stored.status))
+def _outcome(candidate: Draft, outcome: str, stored: Post | Draft | Copied) -> PostOutcome:
+    return PostOutcome(candidate.external_id, outcome, stored.id, stored.status)
 
 
 def _log(post: Post, action: str, detail: str | None) -> ModerationEntry:

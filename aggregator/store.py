@@ -158,6 +158,30 @@ class Store:
             )
         return change.seq
 
+    def add_changes(self, session: Session, changes: list[tuple[str, int]]) -> list[int]:
+        """Record changes of several posts (kind, post id; one each) with one statement; their
+        sequence numbers, in the order given."""
+        if not changes:
+            return []
+        table = sa.Table("changes", Change.metadata)
+        now = utcnow()
+        rows = [
+            {"kind": kind, "post_id": post_id, "payload": {}, "created_at": now}
+            for kind, post_id in changes
+        ]
+        # Matched back by post id: asking SQLAlchemy to keep the order given makes it send
+        # one row per statement on SQLite (its RETURNING order is not guaranteed).
+        insert = sa.insert(table).returning(table.c.post_id, table.c.seq)
+        given = dict(session.execute(insert, rows).all())
+        seqs = [int(given[post_id]) for _, post_id in changes]
+        session.info.setdefault(_RECORDED, []).extend(seqs)
+        if not self.is_sqlite:  # the highest is enough: a listener moves to the highest it hears
+            session.execute(
+                sa.text("SELECT pg_notify(:channel, :seq)"),
+                {"channel": NOTIFY_CHANNEL, "seq": str(max(seqs))},
+            )
+        return seqs
+
     def last_seq(self) -> int:
         with self.read() as session:
             return int(session.execute(sa.select(sa.func.max(Change.seq))).scalar() or 0)

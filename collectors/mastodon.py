@@ -249,6 +249,12 @@ class Recent:
 
     entries: list[list[str]] = field(default_factory=list)  # [status id, uri, edited_at]
     next_check: int = 0
+    # The status ids in `entries`: a run of thousands of new statuses asks `forget` about
+    # each one, and scanning the list every time made a long look-back quadratic.
+    _ids: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._ids = {entry[0] for entry in self.entries}
 
     @classmethod
     def load(cls, extra: dict[str, Any]) -> Recent:
@@ -266,11 +272,15 @@ class Recent:
         # In id order, so a look-back's older statuses never push the newest ones out.
         entry = [status_id, candidate.external_id, edited]
         bisect.insort(self.entries, entry, key=lambda e: id_order(e[0]))
+        self._ids.add(status_id)
 
     def forget(self, status_id: str) -> str | None:
+        if status_id not in self._ids:
+            return None
         for entry in self.entries:
             if entry[0] == status_id:
                 self.entries.remove(entry)
+                self._ids.discard(status_id)
                 return entry[1]
         return None
 

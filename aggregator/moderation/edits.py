@@ -14,6 +14,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from aggregator.draft import Draft
 from aggregator.models import Post
 
 # What a person reads: changing any of it needs the rules', or a moderator's, approval.
@@ -52,7 +53,7 @@ def latest(post: Post) -> dict[str, Any]:
     return {name: getattr(post, name) for name in EDITABLE} | pending(post)
 
 
-def readable(post: Post) -> dict[str, Any]:
+def readable(post: Post | Draft) -> dict[str, Any]:
     return {name: copy.deepcopy(getattr(post, name)) for name in READABLE}
 
 

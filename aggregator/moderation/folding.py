@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import sys
-from functools import cache
+from functools import cache, lru_cache
 from unicodedata import category, normalize
 
 from confusable_homoglyphs import confusables
@@ -71,6 +71,7 @@ def warm() -> None:
     _table()
 
 
+@lru_cache(maxsize=4096)  # a post's text is folded for its fingerprint, the rules and the flood
 def fold(text: str) -> str:
     """The matching form of a text: « Élu », « ＥＬＵ », « е\u200blu » (Cyrillic е) all give « elu »."""
     if text.isascii():

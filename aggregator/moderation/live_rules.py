@@ -15,16 +15,25 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from aggregator.draft import Draft
 from aggregator.models import ModerationEntry, Post, utc_column, utcnow
 from aggregator.moderation.decisions import ModerationError, decide
 from aggregator.moderation.flood import FloodRule
-from aggregator.moderation.rules import BlockedWords, Decision, Rules, normalize_handle
+from aggregator.moderation.rules import (
+    BlockedWords,
+    Decision,
+    RecentWindow,
+    Rules,
+    normalize_handle,
+)
 from aggregator.settings import Settings
 from aggregator.store import Store
 
 KINDS = ("trusted", "banned", "blocked_word", "official_source")
 MODES = ("pre", "post")
 FLOOD_DEFAULT = FloodRule()
+# Where a session keeps the rules' version it read.
+_SEEN_VERSION = "livewall_rules_version"
 
 
 class RuleError(Exception):
@@ -97,7 +106,10 @@ class LiveRules:
         self._loaded: tuple[int, Rules, FloodRule] | None = None
 
     def current(self, session: Session) -> tuple[Rules, FloodRule]:
-        version = _version(session)
+        # Read once per transaction: a batch of posts is judged by one version of the rules.
+        version = session.info.get(_SEEN_VERSION)
+        if version is None:
+            version = session.info[_SEEN_VERSION] = _version(session)
         with self._lock:
             if self._loaded is None or self._loaded[0] != version:
                 self._loaded = (version, *self._build(session))
@@ -122,15 +134,15 @@ class LiveRules:
         )
         return rules, _flood(values)
 
-    def judge(self, session: Session, post: Post) -> Decision:
+    def judge(self, session: Session, post: Post | Draft, recent: RecentWindow) -> Decision:
         rules, flood = self.current(session)
-        decision = rules.judge(session, post)
+        decision = rules.judge(session, post, recent)
         if post.source in rules.official_sources:
             post.official = True  # a source made official in the console, like one in the file
         exempt = post.official or normalize_handle(post.author_handle) in rules.trusted
         if decision.status == "rejected" or exempt:
             return decision
-        reason = flood.check(session, post)
+        reason = flood.check(post, recent.posts())
         if reason is None:
             return decision
         return Decision("pending", decision.reason or reason)

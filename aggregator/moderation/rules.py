@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
 from sqlmodel import Session
 
+from aggregator.draft import Draft
 from aggregator.i18n import N_
 from aggregator.models import Post
 from aggregator.moderation.folding import fold, looks_plain
@@ -61,10 +63,27 @@ class BlockedWords:
         return None if match is None else self._origin[match.group(0)]
 
 
+class Compared(Protocol):
+    """A recent post as the flood rule compares it (flood.py)."""
+
+    @property
+    def author(self) -> str: ...  # normalised handle
+    @property
+    def words(self) -> str: ...  # flood_text
+    @property
+    def collected_at(self) -> datetime: ...
+
+
+class RecentWindow(Protocol):
+    """The newest posts the pipeline keeps for the flood rule (recent.py's `RecentPosts`)."""
+
+    def posts(self) -> Sequence[Compared]: ...
+
+
 class PostRules(Protocol):
     """What the pipeline asks: fixed `Rules`, or the console's live rules (live_rules.py)."""
 
-    def judge(self, session: Session, post: Post) -> Decision: ...
+    def judge(self, session: Session, post: Post | Draft, recent: RecentWindow) -> Decision: ...
 
 
 @dataclass(frozen=True)
@@ -109,11 +128,11 @@ class Rules:
             return Decision("approved", None)
         return Decision("pending", None)
 
-    def judge(self, session: Session, post: Post) -> Decision:
+    def judge(self, session: Session, post: Post | Draft, recent: RecentWindow) -> Decision:
         return self.decide(post.source, post.author_handle, readable_text(post))
 
 
-def readable_text(post: Post) -> str:
+def readable_text(post: Post | Draft) -> str:
     """Every part of a post a person reads on a screen or in the console, one per line:
     a blocked word in the author's name, an image's description or a content warning
     counts as much as one in the text (link texts are part of the text)."""

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 
+from aggregator.application import Livewall
 from aggregator.ingest import Pipeline
 from aggregator.models import Change, ModerationEntry, Post, Source
 from aggregator.moderation.rules import BlockedWords, Rules
@@ -209,3 +211,129 @@ def test_text_no_store_accepts_is_dropped_and_lengths_are_bounded(store: Store) 
         "Nom",
     )
     assert post.media[0]["alt"].startswith("une photo") and len(post.media[0]["alt"]) <= 1500
+
+
+def statements(store: Store) -> list[str]:
+    """Every statement the store's engine sends from now on (executemany counts once)."""
+    sent: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        sent.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", record)
+    return sent
+
+
+def spread(n: int, start: int = 0) -> CollectResult:
+    """New posts of every kind a batch holds: approved, held by a blocked word, rejected."""
+    texts = ("Belle plénière numéro {}", "Quel niaiseux, message {}", "Message {} du troll")
+    authors = (Author("@lucie@m.example", "Lucie"), Author("@marc@m.example", "Marc"))
+    return result(
+        *(
+            candidate(
+                f"n{i}",
+                texts[i % 3].format(i),
+                author=Author("@troll@x.example", "Troll") if i % 3 == 2 else authors[i % 2],
+            )
+            for i in range(start, start + n)
+        )
+    )
+
+
+def test_a_batch_of_new_posts_costs_the_same_statements_whatever_its_size(
+    livewall: Livewall,
+) -> None:
+    """Lookups, rules (with the flood rule), rows, change rows and log entries: a constant
+    number of statements per batch, not one or more per post."""
+    from aggregator.moderation import live_rules
+
+    live_rules.add_entry(livewall.store, "banned", "@troll@x.example", "ada")
+    live_rules.add_entry(livewall.store, "blocked_word", "niaiseux", "ada", language="fr")
+    live_rules.set_mode(livewall.store, "post", "ada")
+    livewall.pipeline.ingest(source("first"), spread(3, start=1000))  # rules and window loaded
+    sent = statements(livewall.store)
+    small = livewall.pipeline.ingest(source(), spread(6))
+    counted = len(sent)
+    sent.clear()
+    large = livewall.pipeline.ingest(source(), spread(300, start=6))
+    assert len(sent) == counted <= 15, "\n".join(s[:100] for s in sent)
+    assert (small.new, small.held, small.rejected) == (6, 2, 2)
+    assert (large.new, large.held, large.rejected) == (300, 100, 100)
+    stored = [p for p in posts(livewall.store) if p.source == "demo"]
+    assert [p.external_id for p in stored] == [f"n{i}" for i in range(306)]
+    shown = [p for p in stored if p.visible]
+    assert len(shown) == 102 and all(p.seq > 0 for p in shown)
+    assert all(p.seq == 0 for p in stored if not p.visible)
+    ids = [p.id for p in stored]
+    with livewall.store.read() as session:
+        query = select(Change).where(col(Change.post_id).in_(ids)).order_by(col(Change.seq))
+        changes = list(session.exec(query))
+        logged = session.exec(select(ModerationEntry).where(col(ModerationEntry.post_id).in_(ids)))
+        reasons = {entry.post_id: entry.detail for entry in logged}
+    assert [c.post_id for c in changes] == ids  # one each, in order
+    assert {p.seq for p in shown} == {c.seq for c in changes if c.kind == "post"}
+    assert reasons == {p.id: p.status_reason for p in stored if p.status_reason}
+    assert len(reasons) == 204  # the held and the rejected, each with its reason
+
+
+def test_outcomes_follow_the_candidates_in_order_with_their_stored_ids(store: Store) -> None:
+    p = pipeline(store, mode="post")
+    p.ingest(source(), result(candidate("old", "Déjà là")))
+    report = p.ingest(
+        source(), result(candidate("a"), candidate("old", "Déjà là, corrigé"), candidate("b"))
+    )
+    by_id = {post.external_id: post for post in posts(store)}
+    assert [(o.external_id, o.outcome) for o in report.posts] == [
+        ("a", "new"),
+        ("old", "updated"),
+        ("b", "new"),
+    ]
+    assert all(o.post_id == by_id[o.external_id].id for o in report.posts)
+
+
+def test_the_same_post_twice_in_one_batch_is_stored_once(store: Store) -> None:
+    p = pipeline(store, mode="post")
+    uri = "https://mastodon.example/users/lucie/statuses/9"
+    text = "Ouverture officielle des Assises ce matin, salle comble!"
+    report = p.ingest(
+        source(),
+        result(
+            candidate("1", "Premier"),
+            candidate("1", "Premier, corrigé", edited_at=NOW),
+            candidate("2", dedupe_key=uri),
+            candidate("3", dedupe_key=uri, likes=3),
+            candidate("4", text, network="mastodon"),
+            candidate("5", text, network="bluesky"),
+        ),
+    )
+    assert [o.outcome for o in report.posts] == [
+        "new",
+        "updated",
+        "new",
+        "updated",
+        "new",
+        "joined",
+    ]
+    stored = posts(store)
+    assert [(p.external_id, p.text, p.likes) for p in stored[:2]] == [
+        ("1", "Premier, corrigé", 0),
+        ("2", "Belle journée aux #AssisesUMQ", 3),
+    ]
+    assert len(stored) == 3 and report.new == 3 and report.duplicates == 1
+
+
+def test_a_flood_within_one_batch_is_held(livewall: Livewall) -> None:
+    from aggregator.moderation import live_rules
+
+    live_rules.set_mode(livewall.store, "post", "ada")
+    spam = "Gagnez un iPhone gratuit, cliquez vite sur ce lien maintenant"
+    copies = [
+        candidate(f"s{i}", spam, author=Author(f"@bot{i}@x.example", f"Bot {i}")) for i in range(4)
+    ]
+    livewall.pipeline.ingest(source(), result(*copies))
+    assert [p.status for p in posts(livewall.store)] == [
+        "approved",
+        "approved",
+        "pending",
+        "pending",
+    ]

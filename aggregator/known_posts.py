@@ -1,0 +1,126 @@
+"""The stored posts a collector's batch may already hold, found with a few queries per batch.
+
+A candidate is a post already stored when its source and external id, or its network-wide
+key (a Mastodon `uri` seen on two servers), match a row; it is a cross-post when the same
+author wrote the same words on another network within `CROSSPOST_WINDOW`. Both are read for
+the whole batch at once, by `IN (…)` lists cut in chunks that stay under SQLite's limit on
+bound variables (32,766 since 3.32).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from aggregator.draft import Draft
+from aggregator.models import Post
+
+# Same author, same text, on another network within this window: one post.
+CROSSPOST_WINDOW = timedelta(hours=6)
+# Values in one IN list (two lists per query: well under SQLite's 32,766 variables).
+CHUNK = 5_000
+
+
+def chunks(values: Sequence[str]) -> Iterator[list[str]]:
+    unique = list(dict.fromkeys(values))
+    for start in range(0, len(unique), CHUNK):
+        yield unique[start : start + CHUNK]
+
+
+@dataclass(frozen=True)
+class Copied:
+    """A stored post a cross-post joins: only what deciding and reporting need."""
+
+    id: int
+    network: str
+    created_at: datetime
+    status: str
+
+
+@dataclass
+class KnownPosts:
+    """The stored posts matching a batch's candidates, by what identifies them."""
+
+    by_id: dict[str, Post] = field(default_factory=dict)  # external id, in this source
+    by_key: dict[str, Post] = field(default_factory=dict)  # network-wide dedupe key
+    by_fingerprint: dict[str, list[Copied]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, session: Session, source: str, posts: Sequence[Draft]) -> KnownPosts:
+        known = cls()
+        known._load_ids(session, source, posts)
+        known._load_fingerprints(session, posts)
+        return known
+
+    def find(self, post: Draft) -> Post | None:
+        """The stored post this candidate is (the oldest, when its id and key name two)."""
+        found = [self.by_id.get(post.external_id)]
+        if post.dedupe_key:
+            found.append(self.by_key.get(post.dedupe_key))
+        return min((p for p in found if p is not None), key=_id, default=None)
+
+    def crosspost(self, post: Draft) -> Copied | None:
+        """The stored post of another network this one is a copy of, if any."""
+        if post.fingerprint is None:
+            return None
+        since = post.created_at - CROSSPOST_WINDOW
+        return next(
+            (
+                other
+                for other in self.by_fingerprint.get(post.fingerprint, ())
+                if other.network != post.network and other.created_at >= since
+            ),
+            None,
+        )
+
+    def _load_ids(self, session: Session, source: str, posts: Sequence[Draft]) -> None:
+        ids = [p.external_id for p in posts]
+        keys = [p.dedupe_key for p in posts if p.dedupe_key]
+        for id_chunk in chunks(ids):
+            same = (col(Post.source) == source) & col(Post.external_id).in_(id_chunk)
+            self._keep_ids(session.exec(select(Post).where(same).order_by(col(Post.id))), source)
+        for key_chunk in chunks(keys):
+            same_key = col(Post.dedupe_key).in_(key_chunk)
+            self._keep_ids(
+                session.exec(select(Post).where(same_key).order_by(col(Post.id))), source
+            )
+
+    def _keep_ids(self, found: Iterator[Post], source: str) -> None:
+        for post in found:
+            if post.source == source:
+                self.by_id.setdefault(post.external_id, post)
+            if post.dedupe_key:
+                self.by_key.setdefault(post.dedupe_key, post)
+
+    def _load_fingerprints(self, session: Session, posts: Sequence[Draft]) -> None:
+        prints = [p.fingerprint for p in posts if p.fingerprint]
+        if not prints:
+            return
+        since = min(p.created_at for p in posts) - CROSSPOST_WINDOW
+        networks = {p.network for p in posts}
+        for chunk in chunks(prints):
+            query = (
+                sa.select(
+                    col(Post.id),
+                    col(Post.fingerprint),
+                    col(Post.network),
+                    col(Post.created_at),
+                    col(Post.status),
+                )
+                .where(col(Post.fingerprint).in_(chunk) & (col(Post.created_at) >= since))
+                .order_by(col(Post.id))
+            )
+            if len(networks) == 1:  # the usual batch: one network, whose own posts never join
+                query = query.where(col(Post.network) != networks.pop())
+            for post_id, fingerprint, network, created_at, status in session.execute(query):
+                assert post_id is not None and fingerprint is not None
+                copied = Copied(post_id, network, created_at, status)
+                self.by_fingerprint.setdefault(fingerprint, []).append(copied)
+
+
+def _id(post: Post) -> int:
+    return post.id or 0
