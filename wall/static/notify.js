@@ -94,6 +94,9 @@
 
   function schedule() {
     clearTimeout(timer);
+    // Not before this moderator's own choices are read: a stream's first event may come
+    // first, and the defaults would notify someone who turned notifications off.
+    if (root.dataset.notifyReady !== "true") return;
     const now = latest && latest.data;
     if (!now || !now.count || now.oldest === notified) return;
     const left = (prefs.after - now.waited) * 1000 - (performance.now() - latest.at);
