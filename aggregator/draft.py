@@ -61,6 +61,10 @@ class Draft:
         """Whether a screen may show it: approved and not deleted (as `Post.visible`)."""
         return self.status == "approved" and not self.deleted
 
+    def values(self) -> tuple[Any, ...]:
+        """The values of its row in `ROW`'s order, id aside (the store gives it)."""
+        return _values(self)
+
     def row(self) -> dict[str, Any]:
         """The values of its row, id aside (the store gives it)."""
         return dict(zip(ROW, _values(self), strict=True))

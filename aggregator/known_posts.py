@@ -3,8 +3,7 @@
 A candidate is a post already stored when its source and external id, or its network-wide
 key (a Mastodon `uri` seen on two servers), match a row; it is a cross-post when the same
 author wrote the same words on another network within `CROSSPOST_WINDOW`. Both are read for
-the whole batch at once, by `IN (…)` lists cut in chunks that stay under SQLite's limit on
-bound variables (32,766 since 3.32).
+the whole batch at once, each list of values as one parameter (driver_rows.matching).
 """
 
 from __future__ import annotations
@@ -17,18 +16,20 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from aggregator.draft import Draft
+from aggregator.driver_rows import where_in
 from aggregator.models import Post
 
 # Same author, same text, on another network within this window: one post.
 CROSSPOST_WINDOW = timedelta(hours=6)
-# Values in one IN list (two lists per query: well under SQLite's 32,766 variables).
+# Ids in one IN list when loading the stored rows (well under SQLite's 32,766 variables).
 CHUNK = 5_000
+POSTS = sa.Table("posts", Post.metadata)
+TEXT = sa.String()
 
 
-def chunks(values: Sequence[str]) -> Iterator[list[str]]:
-    unique = list(dict.fromkeys(values))
-    for start in range(0, len(unique), CHUNK):
-        yield unique[start : start + CHUNK]
+def chunks(values: Sequence[int]) -> Iterator[list[int]]:
+    for start in range(0, len(values), CHUNK):
+        yield list(values[start : start + CHUNK])
 
 
 @dataclass(frozen=True)
@@ -78,16 +79,19 @@ class KnownPosts:
         )
 
     def _load_ids(self, session: Session, source: str, posts: Sequence[Draft]) -> None:
+        """Which posts exist, by two indexed lookups; the rows themselves, as models to edit,
+        only for those (a batch of new posts loads none)."""
+        dialect = session.get_bind().dialect
         ids = [p.external_id for p in posts]
+        same = sa.select(POSTS.c.id).where(POSTS.c.source == source)
+        found = set(session.execute(where_in(same, POSTS.c.external_id, ids, TEXT, dialect)))
         keys = [p.dedupe_key for p in posts if p.dedupe_key]
-        for id_chunk in chunks(ids):
-            same = (col(Post.source) == source) & col(Post.external_id).in_(id_chunk)
-            self._keep_ids(session.exec(select(Post).where(same).order_by(col(Post.id))), source)
-        for key_chunk in chunks(keys):
-            same_key = col(Post.dedupe_key).in_(key_chunk)
-            self._keep_ids(
-                session.exec(select(Post).where(same_key).order_by(col(Post.id))), source
-            )
+        if keys:
+            keyed = where_in(sa.select(POSTS.c.id), POSTS.c.dedupe_key, keys, TEXT, dialect)
+            found |= set(session.execute(keyed))
+        for chunk in chunks(sorted(post_id for (post_id,) in found)):
+            query = select(Post).where(col(Post.id).in_(chunk)).order_by(col(Post.id))
+            self._keep_ids(session.exec(query), source)
 
     def _keep_ids(self, found: Iterator[Post], source: str) -> None:
         for post in found:
@@ -102,24 +106,15 @@ class KnownPosts:
             return
         since = min(p.created_at for p in posts) - CROSSPOST_WINDOW
         networks = {p.network for p in posts}
-        for chunk in chunks(prints):
-            query = (
-                sa.select(
-                    col(Post.id),
-                    col(Post.fingerprint),
-                    col(Post.network),
-                    col(Post.created_at),
-                    col(Post.status),
-                )
-                .where(col(Post.fingerprint).in_(chunk) & (col(Post.created_at) >= since))
-                .order_by(col(Post.id))
-            )
-            if len(networks) == 1:  # the usual batch: one network, whose own posts never join
-                query = query.where(col(Post.network) != networks.pop())
-            for post_id, fingerprint, network, created_at, status in session.execute(query):
-                assert post_id is not None and fingerprint is not None
-                copied = Copied(post_id, network, created_at, status)
-                self.by_fingerprint.setdefault(fingerprint, []).append(copied)
+        same = POSTS.c.created_at >= since
+        if len(networks) == 1:  # the usual batch: one network, whose own posts never join
+            same &= POSTS.c.network != next(iter(networks))
+        columns = (POSTS.c.id, POSTS.c.fingerprint, POSTS.c.network, POSTS.c.created_at)
+        query = sa.select(*columns, POSTS.c.status).where(same).order_by(POSTS.c.id)
+        query = where_in(query, POSTS.c.fingerprint, prints, TEXT, session.get_bind().dialect)
+        for post_id, fingerprint, network, created_at, status in session.execute(query):
+            copied = Copied(post_id, network, created_at, status)
+            self.by_fingerprint.setdefault(fingerprint, []).append(copied)
 
 
 def _id(post: Post) -> int:

@@ -1,8 +1,8 @@
 """New posts of a batch, judged one by one and inserted together with a few statements.
 
-Rows, their change rows and the rules' log entries are each one `executemany` (SQLAlchemy's
-"insertmanyvalues" gives back the ids with RETURNING on SQLite and PostgreSQL alike),
-plus one for the sequence numbers of the posts that reached the screens.
+Rows, their change rows and the rules' log entries are each one `executemany` through the
+driver (driver_rows.py); the ids come back by one query on (source, external id), and one more
+`executemany` gives the posts that reached the screens their sequence numbers.
 """
 
 from __future__ import annotations
@@ -12,19 +12,15 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from aggregator.draft import Draft
+from aggregator.draft import ROW, Draft
+from aggregator.driver_rows import DriverRows, where_in
 from aggregator.models import ModerationEntry, Post, utcnow
 from aggregator.moderation.rules import Decision
 from aggregator.store import Store
 
 POSTS = sa.Table("posts", Post.metadata)  # the model's own table, from its metadata
 LOG = sa.Table("moderation_log", ModerationEntry.metadata)
-# Each id comes back with its external id, not in the order given: asking for that order
-# (`sort_by_parameter_order`) makes SQLAlchemy send one row per statement on SQLite.
-_INSERT = sa.insert(POSTS).returning(POSTS.c.external_id, POSTS.c.id)
-_SET_SEQ = (
-    sa.update(POSTS).where(POSTS.c.id == sa.bindparam("post")).values(seq=sa.bindparam("change"))
-)
+_LOGGED = ("at", "actor", "action", "post_id", "detail")
 
 
 @dataclass(frozen=True)
@@ -70,38 +66,43 @@ class NewPosts:
         if not self.waiting:
             return []
         waiting, self.waiting = self.waiting, []
-        rows = [post.row() for _, post, _ in waiting]
-        given = dict(session.execute(_INSERT, rows).all())
-        ids = [int(given[post.external_id]) for _, post, _ in waiting]
+        rows = DriverRows(session)
+        rows.insert(POSTS, ROW, (post.values() for _, post, _ in waiting))
+        given = _ids(session, waiting)
+        ids = [given[post.source, post.external_id] for _, post, _ in waiting]
         changes = [
             ("post" if p.visible else "queue", i) for (_, p, _), i in zip(waiting, ids, strict=True)
         ]
         # Not for screens (they skip "queue"): the console's queue shows a held post live.
         seqs = store.add_changes(session, changes)
-        shown = [
-            {"post": i, "change": s} for (k, i), s in zip(changes, seqs, strict=True) if k == "post"
+        shown = [(s, i) for (k, i), s in zip(changes, seqs, strict=True) if k == "post"]
+        rows.execute_many(f"UPDATE posts SET seq = {rows.mark} WHERE id = {rows.mark}", shown)
+        now = utcnow()
+        logged = [
+            (now, "rules", f"rules:{d.status}", i, d.reason)
+            for (_, _, d), i in zip(waiting, ids, strict=True)
+            if d.reason
         ]
-        if shown:
-            session.execute(_SET_SEQ, shown)
-        _log(session, [(i, d) for (_, _, d), i in zip(waiting, ids, strict=True) if d.reason])
+        rows.insert(LOG, _LOGGED, logged)
         return [
             Inserted(index, post, post_id, seq)
             for (index, post, _), post_id, seq in zip(waiting, ids, seqs, strict=True)
         ]
 
 
-def _log(session: Session, decided: list[tuple[int, Decision]]) -> None:
-    if not decided:
-        return
-    now = utcnow()
-    entries = [
-        {
-            "at": now,
-            "actor": "rules",
-            "action": f"rules:{d.status}",
-            "post_id": i,
-            "detail": d.reason,
-        }
-        for i, d in decided
-    ]
-    session.execute(sa.insert(LOG), entries)
+def _ids(
+    session: Session, waiting: list[tuple[int, Draft, Decision]]
+) -> dict[tuple[str, str], int]:
+    """The ids the store gave, by source and external id (one query per source: a batch has one)."""
+    by_source: dict[str, list[str]] = {}
+    for _, post, _ in waiting:
+        by_source.setdefault(post.source, []).append(post.external_id)
+    given: dict[tuple[str, str], int] = {}
+    dialect = session.get_bind().dialect
+    for source, external_ids in by_source.items():
+        query = sa.select(POSTS.c.external_id, POSTS.c.id).where(POSTS.c.source == source)
+        query = where_in(query, POSTS.c.external_id, external_ids, sa.String(), dialect)
+        given.update(
+            ((source, external_id), post_id) for external_id, post_id in session.execute(query)
+        )
+    return given

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from aggregator.driver_rows import DriverRows
 from aggregator.models import Change, utcnow
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ BUSY_TIMEOUT = 15.0
 # Any constant unique to livewall: serializes change-sequence writers on PostgreSQL.
 CHANGE_LOCK_KEY = 0x11FE_0A11
 NOTIFY_CHANNEL = "livewall_changes"
+_CHANGES = sa.Table("changes", Change.metadata)
+_CHANGED = ("kind", "post_id", "payload", "created_at")
 # Where a writing session keeps the change numbers it handed out, to publish after commit.
 _RECORDED = "livewall_changes"
 
@@ -159,21 +162,20 @@ class Store:
         return change.seq
 
     def add_changes(self, session: Session, changes: list[tuple[str, int]]) -> list[int]:
-        """Record changes of several posts (kind, post id; one each) with one statement; their
-        sequence numbers, in the order given."""
+        """Record changes of several posts (kind, post id; one each) with two statements;
+        their sequence numbers, in the order given."""
         if not changes:
             return []
-        table = sa.Table("changes", Change.metadata)
         now = utcnow()
-        rows = [
-            {"kind": kind, "post_id": post_id, "payload": {}, "created_at": now}
-            for kind, post_id in changes
-        ]
-        # Matched back by post id: asking SQLAlchemy to keep the order given makes it send
-        # one row per statement on SQLite (its RETURNING order is not guaranteed).
-        insert = sa.insert(table).returning(table.c.post_id, table.c.seq)
-        given = dict(session.execute(insert, rows).all())
-        seqs = [int(given[post_id]) for _, post_id in changes]
+        rows: list[tuple[Any, ...]] = [(kind, post_id, {}, now) for kind, post_id in changes]
+        DriverRows(session).insert(_CHANGES, _CHANGED, rows)
+        # Change writers take turns (BEGIN IMMEDIATE, or the advisory lock on PostgreSQL), so
+        # the newest rows are these: one lookup on the primary key, whatever the statistics.
+        newest = sa.select(_CHANGES.c.post_id, _CHANGES.c.seq).order_by(_CHANGES.c.seq.desc())
+        given = {int(p): int(s) for p, s in session.execute(newest.limit(len(changes)))}
+        if set(given) != {post_id for _, post_id in changes}:
+            raise RuntimeError("another writer recorded changes in this transaction")
+        seqs = [given[post_id] for _, post_id in changes]
         session.info.setdefault(_RECORDED, []).extend(seqs)
         if not self.is_sqlite:  # the highest is enough: a listener moves to the highest it hears
             session.execute(

@@ -13,8 +13,10 @@ LIVEWALL_TEST_DATABASE_URL) names one; what the bench writes there is deleted af
 from __future__ import annotations
 
 import bisect
+import html
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -22,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +32,11 @@ import sqlalchemy as sa
 from psycopg.types.json import Json as PgJson
 from sqlmodel import col, select
 
+from aggregator.application import Livewall
 from aggregator.draft import ROW
-from aggregator.ingest import Pipeline, prepare
+from aggregator.ingest import prepare
 from aggregator.models import Change, ModerationEntry, Post, Source
-from aggregator.moderation.rules import BlockedWords, Rules
+from aggregator.settings import load_settings
 from aggregator.store import Store
 from bench import language
 from collectors.base import Author, Candidate, CollectResult, SourceState
@@ -45,6 +49,7 @@ STATUSES = 8_000
 TARGET_POSTS = {"SQLite": 10_000, "PostgreSQL": 5_000}  # posts/s, issue 11
 TARGET_RATIO = 0.015  # collect --once beside the raw executemany
 POSTS = sa.Table("posts", Post.metadata)
+DEMO_CONFIG = Path(__file__).parent.parent / "config" / "default.toml"
 
 
 @dataclass(frozen=True)
@@ -58,19 +63,38 @@ class Figure:
         return self.count / self.seconds
 
 
-def candidates(start: int, prefix: str = "bench") -> list[Candidate]:
+@cache
+def _vocabulary() -> dict[str, list[str]]:
+    by_language: dict[str, list[str]] = {}
+    for post in bundled_posts():
+        words = str(post.get("text", "")).split()
+        by_language.setdefault(post.get("language") or "fr", []).extend(words)
+    return by_language
+
+
+def text_of(n: int) -> tuple[str, dict[str, Any]]:
+    """The n-th post: 15 to 45 words drawn from the demo posts of one language (seeded by n),
+    as at a busy event where everyone writes their own words; a demo post's author and
+    language go with it."""
     posts = bundled_posts()
+    item = posts[n % len(posts)]
+    pick = random.Random(n)
+    words = _vocabulary()[item.get("language") or "fr"]
+    return " ".join(pick.choices(words, k=pick.randint(15, 45))), item
+
+
+def candidates(start: int, prefix: str = "bench") -> list[Candidate]:
     out = []
     for n in range(start, start + PER_BATCH):
-        item = posts[n % len(posts)]
+        text, item = text_of(n)
         out.append(Candidate(
             external_id=f"{prefix}-{n}",
             url=None,
-            author=Author(handle=f"{item['author']['handle']}-{n}", name=item["author"]["name"]),
+            author=Author(handle=f"{item['author']['handle']}-{n}",
+                          name=f"{item['author']['name']} {n}"),
             created_at=datetime.now(UTC),
-            text=item.get("text", ""),
-            html=item.get("html"),
-            language=item.get("language"),
+            text=text,
+            language=item.get("language") if n % 2 else None,  # half detected here
         ))  # fmt: skip
     return out
 
@@ -82,8 +106,9 @@ def timed(work: Callable[[], Any]) -> tuple[float, float]:
 
 
 def pipeline(store: Store, name: str) -> Figure:
-    rules = Rules(mode="post", blocked=BlockedWords({"fr": ("niaiseux", "casino en ligne")}))
-    pipe = Pipeline(store, rules, ("fr", "en"))
+    """The pipeline the application builds: the demo's rules as staff edit them in the console
+    (blocked words, post-moderation, the flood rule over the window it keeps)."""
+    pipe = Livewall(load_settings(DEMO_CONFIG), store).pipeline
     pipe.warm()
     options = Options(name=name)
     batches = [candidates(b * PER_BATCH, name) for b in range(BATCHES)]
@@ -118,6 +143,8 @@ def driver(store: Store, rows: list[dict[str, Any]]) -> Figure:
         conn = store.engine.raw_connection()
         try:
             cursor = conn.cursor()
+            if sqlite:  # the store's connections leave transactions to the caller
+                cursor.execute("BEGIN")
             cursor.executemany(sql, params)
             conn.commit()
         finally:
@@ -183,14 +210,12 @@ def mastodon(server: FakeServer, count: int) -> FakeMastodon:
     """`count` statuses of the last hours, with the demo posts' words and authors."""
     fake = LoopbackMastodon(server)
     fake.morning = datetime.now(UTC) - timedelta(hours=3)
-    demo = bundled_posts()
     for n in range(count):
-        item = demo[n % len(demo)]
-        status = fake.make(n, content=item.get("html") or f"<p>{item.get('text', '')}</p>",
-                           language=item.get("language"))  # fmt: skip
+        text, item = text_of(n)
+        status = fake.make(n, content=f"<p>{html.escape(text)}</p>", language=item.get("language"))
         status["account"] = {**status["account"], "id": str(n % 500),
                              "username": f"membre{n % 500}", "acct": f"membre{n % 500}",
-                             "display_name": item["author"]["name"]}  # fmt: skip
+                             "display_name": f"{item['author']['name']} {n % 500}"}  # fmt: skip
         fake.statuses.append(status)
     return fake
 

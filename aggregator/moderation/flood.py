@@ -8,28 +8,54 @@ when comparing, since spammers vary exactly those.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from difflib import SequenceMatcher
+from functools import lru_cache
+from zlib import crc32
 
 from rapidfuzz.distance import Indel
 
 from aggregator.draft import Draft
+from aggregator.language import COMMON_WORDS
 from aggregator.models import Post, utcnow
 from aggregator.moderation.folding import fold
-from aggregator.moderation.rules import Compared, normalize_handle
+from aggregator.moderation.rules import RecentWindow, normalize_handle
 
 # Short cheers ("Bravo à tous !") from many real people are not a flood.
 MIN_LENGTH = 25
 # How many recent posts one arrival is compared with: bounds the cost at peak times.
 LOOKBACK = 400
 _NOISE = re.compile(r"https?://\S+|[#@][\w.@-]+|\d+|[^\w\s]")
+# Words of a text indexed for finding its near copies, and the words never indexed: those
+# nearly every post holds would make every post a candidate.
+SKETCH, SHARED = 8, 2  # words sketched per text; sketched words two texts must share
+_COMMON = frozenset(fold(word) for words in COMMON_WORDS.values() for word in words)
 
 
+@lru_cache(maxsize=1024)  # a new post's: for the rule, then for the window
 def flood_text(text: str) -> str:
     """What is compared: the words, folded, without tags, mentions, links, digits or punctuation."""
     return " ".join(_NOISE.sub(" ", fold(text)).split())
+
+
+@lru_cache(maxsize=1024)
+def sketch(words: str, seed: int) -> frozenset[int]:
+    """The few words of a text (as `flood_text` gives it) by which its near copies are found:
+    its `SKETCH` smallest words under a hash keyed by `seed`, common words aside.
+
+    Two texts share one of these whenever the smallest word of all their words together is
+    in both, which happens about as often as they share words, and share `SHARED` of them
+    nearly as often when they are copies: a copy with a word or two changed shares nearly
+    all eight, an exact copy all of them, two posts on the same subject one at most, mostly
+    none. With a seed drawn when a process starts, nobody writing copies can know which
+    words to change.
+    """
+    every = set(words.split())
+    chosen = every - _COMMON or every
+    hashes = [crc32(word.encode(), seed) for word in chosen]
+    hashes.sort()
+    return frozenset(hashes[:SKETCH])
 
 
 def similar(a: str, b: str, threshold: float) -> bool:
@@ -40,7 +66,7 @@ def similar(a: str, b: str, threshold: float) -> bool:
     # difflib's ratio counts matching blocks, a common subsequence: never more than the
     # longest one, whose ratio rapidfuzz computes in C. Below the threshold there, below here
     # too; most pairs stop at this line, where difflib would take a millisecond.
-    if Indel.normalized_similarity(a, b) < threshold:
+    if Indel.normalized_similarity(a, b, score_cutoff=threshold) < threshold:
         return False
     matcher = SequenceMatcher(None, a, b, autojunk=False)
     return matcher.quick_ratio() >= threshold and matcher.ratio() >= threshold
@@ -52,8 +78,9 @@ class FloodRule:
     minutes: int = 10
     similarity: float = 0.85
 
-    def check(self, post: Post | Draft, recent: Iterable[Compared]) -> str | None:
-        """Why this post is part of a flood, or None; `recent` are the newest posts stored."""
+    def check(self, post: Post | Draft, recent: RecentWindow) -> str | None:
+        """Why this post is part of a flood, or None; `recent` holds the newest posts stored
+        and finds among them those sharing words with this one, the only ones compared."""
         if self.accounts < 2:
             return None
         mine = flood_text(post.text)
@@ -61,7 +88,7 @@ class FloodRule:
             return None
         since = utcnow() - timedelta(minutes=self.minutes)
         authors = {normalize_handle(post.author_handle)}
-        for other in recent:
+        for other in recent.near(mine):
             # An author already counted counts once, however many copies: no need to compare.
             if other.author in authors or other.collected_at < since:
                 continue

@@ -11,6 +11,7 @@ only ever compared; what screens display is the original text.
 from __future__ import annotations
 
 import itertools
+import re
 import sys
 from functools import cache, lru_cache
 from unicodedata import category, normalize
@@ -71,16 +72,38 @@ def warm() -> None:
     _table()
 
 
-@lru_cache(maxsize=4096)  # a post's text is folded for its fingerprint, the rules and the flood
 def fold(text: str) -> str:
-    """The matching form of a text: « Élu », « ＥＬＵ », « е\u200blu » (Cyrillic е) all give « elu »."""
+    """The matching form of a text: « Élu », « ＥＬＵ », « е\u200blu » (Cyrillic е) all give « elu ».
+
+    Line by line, each line's form kept for a while: a post's text is folded for its
+    fingerprint, the flood rule and, among its other readable lines, the blocked words.
+    """
+    if "\n" not in text:
+        return _fold_line(text)
+    return "\n".join(map(_fold_line, text.split("\n")))
+
+
+@lru_cache(maxsize=4096)
+def _fold_line(text: str) -> str:
     if text.isascii():
         return text.casefold()
-    table = _table()
     # Look-alikes before and after case folding: capitals first (Greek ΤΟ is TO), then the
     # small letters folding made or that were there (Cyrillic і).
-    latin = normalize("NFKD", text).translate(table).casefold()
-    return normalize("NFC", normalize("NFKD", latin).translate(table))
+    latin = _translated(normalize("NFKD", text)).casefold()
+    return normalize("NFC", _translated(normalize("NFKD", latin)))
+
+
+# The table maps no ASCII character: only the runs of others are looked up, one by one
+# (a French post is mostly ASCII; translating it whole looked up every letter).
+_OTHERS = re.compile(r"[^\x00-\x7f]+")
+
+
+def _translated(text: str) -> str:
+    return _OTHERS.sub(_translated_run, text)
+
+
+def _translated_run(run: re.Match[str]) -> str:
+    return run.group().translate(_table())
 
 
 def looks_plain(text: str) -> bool:

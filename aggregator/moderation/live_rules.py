@@ -142,7 +142,7 @@ class LiveRules:
         exempt = post.official or normalize_handle(post.author_handle) in rules.trusted
         if decision.status == "rejected" or exempt:
             return decision
-        reason = flood.check(post, recent.posts())
+        reason = flood.check(post, recent)
         if reason is None:
             return decision
         return Decision("pending", decision.reason or reason)

@@ -8,15 +8,17 @@ batch that needs the window reloads it; a batch that fails drops it.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import secrets
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from aggregator.models import Change, Post
-from aggregator.moderation.flood import LOOKBACK, flood_text
+from aggregator.moderation.flood import LOOKBACK, SHARED, flood_text, sketch
 from aggregator.moderation.rules import normalize_handle
 
 Stamp = tuple[int, int]
@@ -30,10 +32,7 @@ class Recent:
     text: str  # as stored: a reload reuses `words` when it did not change
     words: str  # flood_text of the text
     collected_at: datetime
-
-
-def recent(author_handle: str, text: str, collected_at: datetime) -> Recent:
-    return Recent(normalize_handle(author_handle), text, flood_text(text), collected_at)
+    sketch: frozenset[int]  # the words its near copies are found by (flood.sketch)
 
 
 def stamp(session: Session) -> Stamp:
@@ -44,42 +43,71 @@ def stamp(session: Session) -> Stamp:
 
 
 class RecentPosts:
-    """The newest `size` posts by id, stored or judged in the current transaction (the flood
-    rule keeps those of its last minutes)."""
+    """The newest `size` posts by id, and those judged in the current transaction (the flood
+    rule keeps those of its last minutes), indexed by their sketches: a new post is compared
+    only with those sharing a sketched word with it, not with all of them.
 
-    def __init__(self, size: int = LOOKBACK) -> None:
+    `seed` keys the sketches' hash: drawn at random unless a test fixes it.
+    """
+
+    def __init__(self, size: int = LOOKBACK, seed: int | None = None) -> None:
         self.size = size
+        self.seed = secrets.randbits(32) if seed is None else seed
         self._stored: OrderedDict[int, Recent] = OrderedDict()
         self._judged: list[Recent] = []  # judged in this transaction, not inserted yet
+        # The window's entries by id(), and the ids of those holding each sketched word.
+        self._entries: dict[int, Recent] = {}
+        self._by_word: dict[int, set[int]] = {}
         self._stamp: Stamp | None = None
         self._session: Session | None = None
         self._synced = False
 
+    def recent(self, author_handle: str, text: str, collected_at: datetime) -> Recent:
+        words = flood_text(text)
+        author = normalize_handle(author_handle)
+        return Recent(author, text, words, collected_at, sketch(words, self.seed))
+
     def begin(self, session: Session) -> None:
         """A writing transaction starts: the window is checked against it when first needed."""
-        self._session, self._synced, self._judged = session, False, []
+        self._forget_judged()
+        self._session, self._synced = session, False
 
     def end(self) -> None:
         """The transaction is about to commit with everything it stored in the window, so the
         stamp read now is the one the store will show (writers are serialized)."""
         if self._synced and self._session is not None:
             self._stamp = stamp(self._session)
-        self._session, self._judged = None, []
+        self._forget_judged()
+        self._session = None
 
     def drop(self) -> None:
         """The transaction failed: what was added may not be in the store."""
         self._stored.clear()
+        self._entries.clear()
+        self._by_word.clear()
         self._judged, self._stamp, self._session = [], None, None
 
     def posts(self) -> list[Recent]:
-        if not self._synced and self._session is not None:
-            self._sync(self._session)
-        newest = [*self._stored.values(), *self._judged]
-        return newest[-self.size :]
+        """The newest posts, oldest first (the window itself, for tests and the console)."""
+        self._ensure_synced()
+        return [*self._stored.values(), *self._judged]
+
+    def near(self, words: str) -> list[Recent]:
+        """The posts of the window sharing two sketched words with `words` (one, when it has
+        only one): every near copy (flood.sketch), and a few others the flood rule compares
+        and lets go."""
+        self._ensure_synced()
+        mine = sketch(words, self.seed)
+        holders = [self._by_word[word] for word in mine if word in self._by_word]
+        counted = Counter(chain.from_iterable(holders))  # counted in C: a word's list is long
+        needed = min(SHARED, len(mine))
+        return [self._entries[key] for key, count in counted.items() if count >= needed]
 
     def judged(self, author_handle: str, text: str, collected_at: datetime) -> None:
         """A new post judged, to be inserted with the batch: the next one is compared with it."""
-        self._judged.append(recent(author_handle, text, collected_at))
+        entry = self.recent(author_handle, text, collected_at)
+        self._judged.append(entry)
+        self._index(entry)
 
     def inserted(self, post_ids: list[int]) -> None:
         """The judged posts were inserted, in order, with these ids."""
@@ -87,12 +115,39 @@ class RecentPosts:
             self._stored[post_id] = seen
         self._judged = []
         while len(self._stored) > self.size:
-            self._stored.popitem(last=False)
+            self._unindex(self._stored.popitem(last=False)[1])
 
     def edited(self, post_id: int, text: str) -> None:
         known = self._stored.get(post_id)
         if known is not None and known.text != text:
-            self._stored[post_id] = Recent(known.author, text, flood_text(text), known.collected_at)
+            self._unindex(known)
+            self._stored[post_id] = self.recent(known.author, text, known.collected_at)
+            self._index(self._stored[post_id])
+
+    def _index(self, entry: Recent) -> None:
+        key = id(entry)
+        self._entries[key] = entry
+        for word in entry.sketch:
+            self._by_word.setdefault(word, set()).add(key)
+
+    def _unindex(self, entry: Recent) -> None:
+        key = id(entry)
+        if self._entries.pop(key, None) is None:
+            return
+        for word in entry.sketch:
+            holders = self._by_word[word]
+            holders.discard(key)
+            if not holders:
+                del self._by_word[word]
+
+    def _forget_judged(self) -> None:
+        for entry in self._judged:  # judged and never inserted: not in the store
+            self._unindex(entry)
+        self._judged = []
+
+    def _ensure_synced(self) -> None:
+        if not self._synced and self._session is not None:
+            self._sync(self._session)
 
     def _sync(self, session: Session) -> None:
         self._synced = True
@@ -109,5 +164,8 @@ class RecentPosts:
             assert post_id is not None
             known = self._stored.get(post_id)
             same = known is not None and known.text == text
-            loaded[post_id] = known if same and known else recent(handle, text, collected_at)
+            loaded[post_id] = known if same and known else self.recent(handle, text, collected_at)
         self._stored, self._stamp = loaded, now
+        self._entries, self._by_word = {}, {}
+        for entry in (*loaded.values(), *self._judged):
+            self._index(entry)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -77,7 +77,10 @@ class Compared(Protocol):
 class RecentWindow(Protocol):
     """The newest posts the pipeline keeps for the flood rule (recent.py's `RecentPosts`)."""
 
-    def posts(self) -> Sequence[Compared]: ...
+    def near(self, words: str) -> Iterable[Compared]:
+        """Those that may be copies of a text (as `flood_text` gives it): every one that is,
+        and few others."""
+        ...
 
 
 class PostRules(Protocol):

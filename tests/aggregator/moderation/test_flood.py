@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlmodel import col, select
 
 from aggregator.application import Livewall
 from aggregator.models import Post
-from aggregator.moderation.flood import flood_text, similar
+from aggregator.moderation.flood import MIN_LENGTH, flood_text, similar
+from aggregator.moderation.recent import RecentPosts
 from collectors.base import Author
 from collectors.demo import bundled_posts
 from tests.builders import candidate, result, source
@@ -62,3 +66,52 @@ def test_the_quick_filter_agrees_on_the_demo_posts() -> None:
     texts = [flood_text(p.get("text") or p.get("html") or "") for p in bundled_posts()[:60]]
     pairs = [(a, b) for a in texts for b in texts]
     assert [similar(a, b, 0.85) for a, b in pairs] == [difflib_only(a, b, 0.85) for a, b in pairs]
+
+
+def variants(text: str, n: int) -> list[str]:
+    """What a flood's copies look like: other tags, links and digits; a word changed, added
+    or dropped; two typos."""
+    words = text.split()
+    middle = len(words) // 2
+    typo = list(text)
+    for at in (len(text) // 3, 2 * len(text) // 3):
+        typo[at] = "x"
+    return [
+        f"{text} #Assises{n} https://spam.example/{n} 2026",
+        " ".join([*words[:middle], "vraiment", *words[middle + 1 :]]),
+        " ".join([*words[:middle], "absolument", *words[middle:]]),
+        " ".join(words[:middle] + words[middle + 1 :]),
+        "".join(typo),
+    ]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_every_near_copy_is_compared(seed: int) -> None:
+    """The window compares a post only with those sharing sketched words: no copy the rule
+    calls similar may be left out of those, whatever the seed."""
+    window = RecentPosts(seed=seed)
+    texts = [str(p["text"]) for p in bundled_posts() if p.get("text")]
+    now = datetime.now(UTC)
+    for n, text in enumerate(texts):
+        window.judged(f"@author{n}@x.example", text, now)
+    found = missed = 0
+    for n, text in enumerate(texts):
+        for copy in variants(text, n):
+            words = flood_text(copy)
+            if len(words) < MIN_LENGTH or not similar(words, flood_text(text), 0.85):
+                continue
+            near = {entry.text for entry in window.near(words)}
+            found, missed = found + (text in near), missed + (text not in near)
+    assert missed == 0 and found > 400
+
+
+def test_few_others_are_compared() -> None:
+    """Two posts on the same subject are rarely compared: about the event's posts, a new
+    one is compared with a few of the window's, not with all of them."""
+    window = RecentPosts(seed=1)
+    texts = [str(p["text"]) for p in bundled_posts() if p.get("text")]
+    now = datetime.now(UTC)
+    for n, text in enumerate(texts):
+        window.judged(f"@author{n}@x.example", text, now)
+    compared = [len(window.near(flood_text(text))) - 1 for text in texts]  # not itself
+    assert sum(compared) / len(texts) < 0.05 * len(texts)

@@ -100,3 +100,10 @@ def test_author_name_alt_text_and_warning_are_matched_too(store: Store) -> None:
     with store.read() as session:
         statuses = {p.external_id: p.status for p in session.exec(select(Post))}
     assert statuses == {"1": "pending", "2": "pending", "3": "pending", "4": "pending"}
+
+
+def test_the_table_maps_no_ascii_character() -> None:
+    """`fold` looks up only the runs of non-ASCII characters: the table must hold none."""
+    from aggregator.moderation.folding import _table
+
+    assert min(_table()) >= 128
