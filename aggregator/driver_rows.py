@@ -59,7 +59,8 @@ class DriverRows:
         for row in rows:
             values = list(row)
             for index, process in converted:
-                values[index] = process(values[index])
+                if (value := values[index]) is not None:  # NULL whatever the type
+                    values[index] = process(value)
             out.append(tuple(values))
         return out
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from difflib import SequenceMatcher
 from functools import lru_cache
+from itertools import pairwise
 from zlib import crc32
 
 from rapidfuzz.distance import Indel
@@ -27,9 +28,9 @@ MIN_LENGTH = 25
 # How many recent posts one arrival is compared with: bounds the cost at peak times.
 LOOKBACK = 400
 _NOISE = re.compile(r"https?://\S+|[#@][\w.@-]+|\d+|[^\w\s]")
-# Words of a text indexed for finding its near copies, and the words never indexed: those
-# nearly every post holds would make every post a candidate.
-SKETCH, SHARED = 8, 2  # words sketched per text; sketched words two texts must share
+# Pairs of words sketched per text, and how many of those two texts must share to be compared
+# (flood.sketch); a pair of two common words (« de la », "of the") is never sketched.
+SKETCH, SHARED = 8, 2
 _COMMON = frozenset(fold(word) for words in COMMON_WORDS.values() for word in words)
 
 
@@ -41,19 +42,20 @@ def flood_text(text: str) -> str:
 
 @lru_cache(maxsize=1024)
 def sketch(words: str, seed: int) -> frozenset[int]:
-    """The few words of a text (as `flood_text` gives it) by which its near copies are found:
-    its `SKETCH` smallest words under a hash keyed by `seed`, common words aside.
+    """What a text's near copies are found by: of its pairs of neighbouring words (as
+    `flood_text` gives them; pairs of two common words left out), the `SKETCH` smallest under
+    a hash keyed by `seed`.
 
-    Two texts share one of these whenever the smallest word of all their words together is
-    in both, which happens about as often as they share words, and share `SHARED` of them
-    nearly as often when they are copies: a copy with a word or two changed shares nearly
-    all eight, an exact copy all of them, two posts on the same subject one at most, mostly
-    none. With a seed drawn when a process starts, nobody writing copies can know which
-    words to change.
+    Two texts share one of these whenever the smallest pair of all their pairs together is in
+    both, which happens about as often as they share pairs, and share `SHARED` of them nearly
+    as often when they are copies: a word changed, added or dropped changes two pairs, so a
+    copy shares most of the eight; two posts on the same subject, with the same words in other
+    sentences, share almost none. With a seed drawn when a process starts, nobody writing
+    copies can know which words to change.
     """
-    every = set(words.split())
-    chosen = every - _COMMON or every
-    hashes = [crc32(word.encode(), seed) for word in chosen]
+    every = words.split()
+    pairs = {f"{a} {b}" for a, b in pairwise(every) if a not in _COMMON or b not in _COMMON}
+    hashes = [crc32(pair.encode(), seed) for pair in pairs or every]
     hashes.sort()
     return frozenset(hashes[:SKETCH])
 

@@ -32,7 +32,7 @@ class Recent:
     text: str  # as stored: a reload reuses `words` when it did not change
     words: str  # flood_text of the text
     collected_at: datetime
-    sketch: frozenset[int]  # the words its near copies are found by (flood.sketch)
+    sketch: frozenset[int]  # what its near copies are found by (flood.sketch)
 
 
 def stamp(session: Session) -> Stamp:
@@ -45,7 +45,7 @@ def stamp(session: Session) -> Stamp:
 class RecentPosts:
     """The newest `size` posts by id, and those judged in the current transaction (the flood
     rule keeps those of its last minutes), indexed by their sketches: a new post is compared
-    only with those sharing a sketched word with it, not with all of them.
+    only with those sharing sketched pairs of words with it, not with all of them.
 
     `seed` keys the sketches' hash: drawn at random unless a test fixes it.
     """
@@ -55,9 +55,9 @@ class RecentPosts:
         self.seed = secrets.randbits(32) if seed is None else seed
         self._stored: OrderedDict[int, Recent] = OrderedDict()
         self._judged: list[Recent] = []  # judged in this transaction, not inserted yet
-        # The window's entries by id(), and the ids of those holding each sketched word.
+        # The window's entries by id(), and the ids of those holding each sketched pair.
         self._entries: dict[int, Recent] = {}
-        self._by_word: dict[int, set[int]] = {}
+        self._by_pair: dict[int, set[int]] = {}
         self._stamp: Stamp | None = None
         self._session: Session | None = None
         self._synced = False
@@ -84,7 +84,7 @@ class RecentPosts:
         """The transaction failed: what was added may not be in the store."""
         self._stored.clear()
         self._entries.clear()
-        self._by_word.clear()
+        self._by_pair.clear()
         self._judged, self._stamp, self._session = [], None, None
 
     def posts(self) -> list[Recent]:
@@ -93,13 +93,12 @@ class RecentPosts:
         return [*self._stored.values(), *self._judged]
 
     def near(self, words: str) -> list[Recent]:
-        """The posts of the window sharing two sketched words with `words` (one, when it has
-        only one): every near copy (flood.sketch), and a few others the flood rule compares
-        and lets go."""
+        """The posts of the window sharing two sketched pairs of words with `words` (one, when
+        it has only one): every near copy (flood.sketch), and few others."""
         self._ensure_synced()
         mine = sketch(words, self.seed)
-        holders = [self._by_word[word] for word in mine if word in self._by_word]
-        counted = Counter(chain.from_iterable(holders))  # counted in C: a word's list is long
+        holders = [self._by_pair[pair] for pair in mine if pair in self._by_pair]
+        counted = Counter(chain.from_iterable(holders))  # counted in C
         needed = min(SHARED, len(mine))
         return [self._entries[key] for key, count in counted.items() if count >= needed]
 
@@ -127,18 +126,18 @@ class RecentPosts:
     def _index(self, entry: Recent) -> None:
         key = id(entry)
         self._entries[key] = entry
-        for word in entry.sketch:
-            self._by_word.setdefault(word, set()).add(key)
+        for pair in entry.sketch:
+            self._by_pair.setdefault(pair, set()).add(key)
 
     def _unindex(self, entry: Recent) -> None:
         key = id(entry)
         if self._entries.pop(key, None) is None:
             return
-        for word in entry.sketch:
-            holders = self._by_word[word]
+        for pair in entry.sketch:
+            holders = self._by_pair[pair]
             holders.discard(key)
             if not holders:
-                del self._by_word[word]
+                del self._by_pair[pair]
 
     def _forget_judged(self) -> None:
         for entry in self._judged:  # judged and never inserted: not in the store
@@ -166,6 +165,6 @@ class RecentPosts:
             same = known is not None and known.text == text
             loaded[post_id] = known if same and known else self.recent(handle, text, collected_at)
         self._stored, self._stamp = loaded, now
-        self._entries, self._by_word = {}, {}
+        self._entries, self._by_pair = {}, {}
         for entry in (*loaded.values(), *self._judged):
             self._index(entry)

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aggregator.sanitize import clean_html, plain_text, safe_url, text_to_html
 
@@ -98,3 +100,16 @@ def test_plain_text_posts_become_escaped_html_with_links() -> None:
 )
 def test_safe_url_allows_only_http(url: str | None, expected: str | None) -> None:
     assert safe_url(url) == expected
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.sampled_from([*"ab é<>&\"'=/:.\n\t#@", "https://", "javascript:", "\n\n"]),
+        max_size=40,
+    ).map("".join)
+)
+def test_html_made_from_text_is_what_the_sanitizer_keeps(text: str) -> None:
+    """text_to_html skips the sanitizer: what it builds must come out of it unchanged."""
+    made = text_to_html(text)
+    assert clean_html(made) == made
