@@ -56,10 +56,18 @@ class DriverRows:
         if not converted:
             return [tuple(row) for row in rows]
         out = []
+        empty: dict[int, Any] = {}  # an empty list or object, converted once per column
         for row in rows:
             values = list(row)
             for index, process in converted:
-                if (value := values[index]) is not None:  # NULL whatever the type
+                value = values[index]
+                if value is None:  # NULL whatever the type
+                    continue
+                if value == [] or value == {}:
+                    if index not in empty:
+                        empty[index] = process(value)
+                    values[index] = empty[index]
+                else:
                     values[index] = process(value)
             out.append(tuple(values))
         return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
@@ -175,8 +176,10 @@ class Pipeline:
             except BaseException:
                 self.recent.drop()
                 raise
-        for done in report.posts:  # counted once committed: a rolled-back batch stored nothing
-            metrics.posts_ingested.labels(options.name, done.outcome, done.status).inc()
+        # Counted once committed (a rolled-back batch stored nothing), each kind at once.
+        counted = Counter((done.outcome, done.status) for done in report.posts)
+        for (outcome, status), count in counted.items():
+            metrics.posts_ingested.labels(options.name, outcome, status).inc(count)
         return report
 
     def _store_posts(
