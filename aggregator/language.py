@@ -69,11 +69,7 @@ def vote(words: list[str], languages: tuple[str, ...]) -> str | None:
     lists = [(code, COMMON_WORDS[code]) for code in languages if code in COMMON_WORDS]
     if len(lists) != len(languages):
         return None  # a language without a list could be the one: let the detector say
-    counts = dict.fromkeys(languages, 0)
-    for word in words:
-        for code, common in lists:
-            if word in common:
-                counts[code] += 1
+    counts = {code: sum(map(common.__contains__, words)) for code, common in lists}
     (first, most), *others = sorted(counts.items(), key=lambda item: -item[1])
     runner_up = others[0][1] if others else 0
     return first if most >= VOTES and most >= MARGIN * runner_up else None
