@@ -19,14 +19,29 @@ from sqlmodel import SQLModel
 from aggregator.application import Livewall
 from aggregator.settings import Settings, settings_from_mapping
 from aggregator.store import Store
+from tests.browser import shared_chromium  # noqa: F401  (fixture: one Chromium per session)
 
 REPO = Path(__file__).resolve().parent.parent
-PG_URL = os.environ.get("LIVEWALL_TEST_DATABASE_URL")
+
+
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist each worker has a PostgreSQL database of its own, named after the
+    given one (`test` → `test_gw0`, `test_gw1`…): workers never truncate each other's rows."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    parsed = sa.make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+PG_GIVEN_URL = os.environ.get("LIVEWALL_TEST_DATABASE_URL")
+PG_URL = _worker_database(PG_GIVEN_URL) if PG_GIVEN_URL else None
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def anyio_backend() -> str:
+    """Session-wide, so a session fixture may be async (tests.browser's one Chromium)."""
     return "asyncio"
 
 
@@ -40,10 +55,29 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _create_worker_database() -> None:
+    """The worker's own database, created beside the given one the first time."""
+    assert PG_GIVEN_URL is not None and PG_URL is not None
+    name = sa.make_url(PG_URL).database
+    admin = sa.create_engine(PG_GIVEN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).first()
+            if exists is None:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def pg_migrated() -> str | None:
+    """The (worker's) PostgreSQL database, emptied and migrated once per session."""
     if not PG_URL:
         return None
+    if PG_URL != PG_GIVEN_URL:
+        _create_worker_database()
     store = Store(PG_URL)
     with store.engine.begin() as conn:
         conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
@@ -58,13 +92,13 @@ def blank_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'blank.db'}"
         return
-    assert PG_URL is not None
+    assert PG_GIVEN_URL is not None
     name = f"livewall_blank_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(PG_GIVEN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:
-        yield sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        yield sa.make_url(PG_GIVEN_URL).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
