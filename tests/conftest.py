@@ -195,10 +195,14 @@ class LiveServer:
         from wall.app import create_app
 
         # A given port lets a test stop a server and start another where screens expect it.
+        # Otherwise the server gets a socket already bound to a free port: no other test (of
+        # another pytest-xdist worker) can take the port between choosing it and listening.
+        sockets: list[socket.socket] | None = None
         if port is None:
-            with socket.socket() as probe:
-                probe.bind(("127.0.0.1", 0))
-                port = int(probe.getsockname()[1])
+            bound = socket.socket()
+            bound.bind(("127.0.0.1", 0))
+            port = int(bound.getsockname()[1])
+            sockets = [bound]
         self.port = port
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
@@ -210,7 +214,9 @@ class LiveServer:
             lifespan="on",
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": sockets}, daemon=True
+        )
 
     def start(self) -> LiveServer:
         import time

@@ -27,7 +27,9 @@ from collectors.webhook import sign
 from tests.conftest import PG_URL
 from tests.wall.console.conftest import PASSWORD, login
 
-pytestmark = pytest.mark.slow  # real processes, each loading the language models
+# Real processes, each loading the language models; under pytest-xdist (--dist loadgroup)
+# the module stays on one worker, so its two servers start once per store, not once per worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("processes")]
 REPO = Path(__file__).resolve().parents[2]
 HOOK_SECRET = "s" * 32
 SECRET_KEY = "k" * 40
