@@ -157,6 +157,10 @@ def make_settings(database_url: str, tmp_path: Path) -> SettingsFactory:
             "moderation": {"mode": "pre"},
             "sources": [{"name": "demo", "type": "demo", "per_run": 5}],
             "screens": [{"name": "hall", "layout": "grid"}],
+            # Argon2's cheapest cost: a few tenths of a second less for each account made
+            # and each login. Tests of the real cost (tests/wall/console/test_login.py) and
+            # of the profiles (tests/aggregator/test_accounts.py) ask for the standard one.
+            "console": {"password_hashing": "cheapest"},
         }
         raw.update(sections)
         return settings_from_mapping(raw, REPO / "config" / "test.toml")
