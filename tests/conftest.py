@@ -213,6 +213,8 @@ class LiveServer:
         sockets: list[socket.socket] | None = None
         if port is None:
             bound = socket.socket()
+            # As uvicorn's own: a server restarted on the port binds it despite TIME_WAIT.
+            bound.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             bound.bind(("127.0.0.1", 0))
             port = int(bound.getsockname()[1])
             sockets = [bound]

@@ -22,7 +22,7 @@ from tests.conftest import BACKENDS, REPO, LiveServer, _truncate
 from tests.wall.console.conftest import add_staff, browser_login
 from tests.wall.console.test_pages_browser import seed
 
-# One worker (pytest-xdist, --dist loadgroup) serves the whole module: its site is set up once.
+# One worker (pytest-xdist, --dist loadgroup) asked for the whole module: its site set up once.
 pytestmark = [pytest.mark.anyio, pytest.mark.browser, pytest.mark.xdist_group("accessibility")]
 
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]

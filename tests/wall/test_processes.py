@@ -27,8 +27,8 @@ from collectors.webhook import sign
 from tests.conftest import PG_URL
 from tests.wall.console.conftest import PASSWORD, login
 
-# Real processes, each loading the language models; under pytest-xdist (--dist loadgroup)
-# the module stays on one worker, so its two servers start once per store, not once per worker.
+# Real processes, each loading the language models. Under pytest-xdist (--dist loadgroup) the
+# module asks for one worker, so its servers start once per store (see the Makefile's `test`).
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("processes")]
 REPO = Path(__file__).resolve().parents[2]
 HOOK_SECRET = "s" * 32
