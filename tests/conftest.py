@@ -115,20 +115,9 @@ def blank_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
 
 
 def _truncate(store: Store) -> None:
-    """Every table emptied and every id counting from 1 again, as TRUNCATE … RESTART IDENTITY
-    does; on the few rows a test leaves, DELETE is twenty times quicker (TRUNCATE makes new
-    files for each table and waits for them to be written)."""
-    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]  # children first
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     with store.engine.begin() as conn:
-        sequences = conn.execute(
-            sa.text(
-                "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename)"
-                " FROM pg_sequences WHERE schemaname = current_schema()"
-            )
-        ).scalars()
-        statements = [f'DELETE FROM "{name}"' for name in tables]
-        statements += [f"SELECT setval('{sequence}', 1, false)" for sequence in sequences]
-        conn.exec_driver_sql("; ".join(statements))
+        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture(params=BACKENDS)
