@@ -8,14 +8,15 @@ a copy of the database opens no session.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -33,9 +34,29 @@ SESSION_IDLE = timedelta(hours=4)
 TOUCH_EVERY = timedelta(minutes=1)
 MIN_PASSWORD = 10
 
-_hasher = PasswordHasher()
-# Verified when the name is unknown, so a wrong name costs the same time as a wrong password.
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+HashingProfile = Literal["standard", "cheapest"]
+# Argon2id's cost of a password: RFC 9106's low-memory profile (argon2-cffi's default: 64 MiB,
+# three passes), or argon2's cheapest, for test suites only (`[console] password_hashing`).
+HASHING_PROFILES = {"standard": profiles.RFC_9106_LOW_MEMORY, "cheapest": profiles.CHEAPEST}
+
+
+class Passwords:
+    """Hashing and checking passwords with one Argon2 parameter set."""
+
+    def __init__(self, profile: HashingProfile) -> None:
+        self.profile = profile
+        self.hasher = PasswordHasher.from_parameters(HASHING_PROFILES[profile])
+        # Verified when the name is unknown: a wrong name costs the time of a wrong password.
+        self.dummy_hash = self.hasher.hash("not a password of anyone")
+
+    def hash(self, password: str) -> str:
+        return self.hasher.hash(password)
+
+
+@functools.cache
+def passwords(profile: HashingProfile = "standard") -> Passwords:
+    """The one `Passwords` of a profile in this process (its dummy hash is made once)."""
+    return Passwords(profile)
 
 
 class AccountError(Exception):
@@ -88,8 +109,8 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+def hash_password(password: str, hashing: Passwords | None = None) -> str:
+    return (hashing or passwords()).hash(password)
 
 
 def check_password_strength(password: str) -> None:
@@ -110,10 +131,17 @@ def _check_role(role: str) -> str:
     return role
 
 
-def add_user(store: Store, name: str, role: str, password: str, actor: str = "cli") -> User:
+def add_user(
+    store: Store,
+    name: str,
+    role: str,
+    password: str,
+    actor: str = "cli",
+    hashing: Passwords | None = None,
+) -> User:
     name, role = _check_name(name), _check_role(role)
     check_password_strength(password)
-    password_hash = hash_password(password)  # slow on purpose: outside the write lock
+    password_hash = hash_password(password, hashing)  # slow on purpose: outside the write lock
     with store.write() as session:
         if session.exec(select(User).where(User.name == name)).first() is not None:
             raise AccountError(f"a user named {name!r} already exists")
@@ -154,10 +182,12 @@ def set_disabled(store: Store, name: str, disabled: bool = True, actor: str = "c
         session.add(audit.entry(actor, "user:disable" if disabled else "user:enable", name))
 
 
-def set_password(store: Store, name: str, password: str, actor: str = "cli") -> None:
+def set_password(
+    store: Store, name: str, password: str, actor: str = "cli", hashing: Passwords | None = None
+) -> None:
     """A new password; the user's other sessions end, since the old one may have leaked."""
     check_password_strength(password)
-    password_hash = hash_password(password)
+    password_hash = hash_password(password, hashing)
     with store.write() as session:
         user = _existing(session, name)
         user.password_hash = password_hash
@@ -169,23 +199,27 @@ def set_password(store: Store, name: str, password: str, actor: str = "cli") -> 
         session.add(audit.entry(actor, "user:password", name))
 
 
-def authenticate(store: Store, name: str, password: str) -> User | None:
-    """The enabled user with this name and password, or None (in about the same time)."""
+def authenticate(
+    store: Store, name: str, password: str, hashing: Passwords | None = None
+) -> User | None:
+    """The enabled user with this name and password, or None (in about the same time).
+    A password hashed with other parameters than `hashing`'s is hashed again with them."""
+    hashing = hashing or passwords()
     user = find_user(store, name.strip())
-    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    stored = user.password_hash if user is not None and user.password_hash else hashing.dummy_hash
     try:
-        _hasher.verify(stored, password)
+        hashing.hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return None
     if user is None or user.disabled:
         return None
-    if _hasher.check_needs_rehash(stored):
-        _rehash(store, user, password)
+    if hashing.hasher.check_needs_rehash(stored):
+        _rehash(store, user, password, hashing)
     return user
 
 
-def _rehash(store: Store, user: User, password: str) -> None:
-    new_hash = hash_password(password)
+def _rehash(store: Store, user: User, password: str, hashing: Passwords) -> None:
+    new_hash = hash_password(password, hashing)
     with store.write() as session:
         stored = session.get(User, user.id)
         if stored is not None:
@@ -193,14 +227,14 @@ def _rehash(store: Store, user: User, password: str) -> None:
             session.add(stored)
 
 
-def ensure_first_admin(store: Store) -> str | None:
+def ensure_first_admin(store: Store, hashing: Passwords | None = None) -> str | None:
     """Create the `admin` account if there is no account at all; return its one-time password."""
     with store.read() as session:
         if session.exec(select(User)).first() is not None:
             return None
     password = secrets.token_urlsafe(12)
     try:
-        add_user(store, FIRST_ADMIN, "admin", password, actor="first run")
+        add_user(store, FIRST_ADMIN, "admin", password, actor="first run", hashing=hashing)
     except AccountError:
         return None  # another process created it first
     return password
@@ -337,11 +371,12 @@ class Accounts:
     """Staff accounts, sessions and API tokens of one store: what the web layer calls (each
     method blocks; the wall runs them in threads)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, hashing: Passwords | None = None) -> None:
         self.store = store
+        self.hashing = hashing or passwords()
 
     def authenticate(self, name: str, password: str) -> User | None:
-        return authenticate(self.store, name, password)
+        return authenticate(self.store, name, password, self.hashing)
 
     def open_session(self, user: User, address: str | None) -> tuple[str, Staff]:
         return open_session(self.store, user, address)
@@ -362,13 +397,16 @@ class Accounts:
         return list_tokens(self.store)
 
     def add_user(self, name: str, role: str, password: str, actor: str) -> User:
-        return add_user(self.store, name, role, password, actor)
+        return add_user(self.store, name, role, password, actor, self.hashing)
 
     def set_disabled(self, name: str, disabled: bool, actor: str) -> None:
         set_disabled(self.store, name, disabled, actor)
 
     def set_password(self, name: str, password: str, actor: str) -> None:
-        set_password(self.store, name, password, actor)
+        set_password(self.store, name, password, actor, self.hashing)
+
+    def ensure_first_admin(self) -> str | None:
+        return ensure_first_admin(self.store, self.hashing)
 
     def create_token(self, name: str, role: str, actor: str) -> str:
         return create_token(self.store, name, role, actor)

@@ -55,7 +55,7 @@ def read_password(from_stdin: bool) -> str:
 
 def cmd_add_user(args: argparse.Namespace, app: Livewall) -> int:
     password = read_password(args.password_stdin)
-    accounts.add_user(app.store, args.name, args.role, password)
+    accounts.add_user(app.store, args.name, args.role, password, hashing=app.accounts.hashing)
     print(f"user {args.name} added ({args.role})")
     return 0
 
@@ -83,6 +83,7 @@ def cmd_enable_user(args: argparse.Namespace, app: Livewall) -> int:
 
 
 def cmd_set_password(args: argparse.Namespace, app: Livewall) -> int:
-    accounts.set_password(app.store, args.name, read_password(args.password_stdin))
+    password = read_password(args.password_stdin)
+    accounts.set_password(app.store, args.name, password, hashing=app.accounts.hashing)
     print(f"password of {args.name} changed; their other sessions are closed")
     return 0

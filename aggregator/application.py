@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import httpx
 
-from aggregator.accounts import Accounts
+from aggregator.accounts import Accounts, passwords
 from aggregator.changes import ChangeFeed
 from aggregator.digest.runs import DigestRuns
 from aggregator.harvest import Harvest, make_http_client
@@ -49,7 +49,7 @@ class Livewall:
         self.screens = Screens(self.store, settings)
         self.messages = Messages(self.store, [s.name for s in settings.screens])
         self.slides = Slides(self.store, [s.name for s in settings.screens])
-        self.accounts = Accounts(self.store)
+        self.accounts = Accounts(self.store, passwords(settings.console.password_hashing))
         # Failed logins are counted in the store: every web process sees the same counts.
         self.logins = LoginThrottle(self.store)
         self.digest = DigestRuns(settings, self.store, self.env, self.metrics)

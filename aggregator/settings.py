@@ -286,6 +286,13 @@ class ConsoleSettings(Section):
         description="Seconds a post may wait for a decision before the console sends its "
         "moderators a browser notification (each moderator may choose another delay).",
     )
+    password_hashing: Literal["standard", "cheapest"] = Field(
+        default="standard",
+        description="Argon2 cost of the staff's passwords: standard (RFC 9106's low-memory "
+        "profile, 64 MiB a check) or cheapest (argon2's own, for test suites only: a copy of "
+        "the database would give the passwords away). A password is hashed again with the "
+        "current cost at its next login.",
+    )
 
 
 class Settings(Section):
@@ -401,6 +408,13 @@ def check_mapping(raw: Mapping[str, Any], path: Path | str = "<config>") -> Chec
         _check_digest_languages(problems, settings)
     if "digest" not in failed:
         _check_mailing(problems, settings.digest)
+    if "console" not in failed and settings.console.password_hashing == "cheapest":
+        problems.warning(
+            "console.password_hashing",
+            "argon2's cheapest parameters are for test suites: a copy of the database would "
+            "give the passwords away",
+            "cheapest",
+        )
     _check_screen_sources(problems, data.get("screens"), _names(raw_sources))
     if not failed & {"branding", "screens"}:
         _check_branding(problems, settings)

@@ -4,6 +4,7 @@ is set), settings built from explicit mappings, and the web app behind an ASGI c
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import shutil
 import uuid
@@ -19,14 +20,37 @@ from sqlmodel import SQLModel
 from aggregator.application import Livewall
 from aggregator.settings import Settings, settings_from_mapping
 from aggregator.store import Store
+from tests.browser import shared_chromium  # noqa: F401  (fixture: one Chromium per session)
 
 REPO = Path(__file__).resolve().parent.parent
-PG_URL = os.environ.get("LIVEWALL_TEST_DATABASE_URL")
+
+
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist each worker has a PostgreSQL database of its own, named after the
+    given one (`test` → `test_gw0`, `test_gw1`…): workers never truncate each other's rows."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    parsed = sa.make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+PG_GIVEN_URL = os.environ.get("LIVEWALL_TEST_DATABASE_URL")
+PG_URL = _worker_database(PG_GIVEN_URL) if PG_GIVEN_URL else None
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 
 
-@pytest.fixture
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collection imported lives as long as the session: frozen, out of the garbage
+    collector's sight. Each app started by a test leaves a frozen heap alone (wall.app.warm)
+    rather than collect it all again: half a second per start in a process this large."""
+    gc.collect()
+    gc.freeze()
+
+
+@pytest.fixture(scope="session")
 def anyio_backend() -> str:
+    """Session-wide, so a session fixture may be async (tests.browser's one Chromium)."""
     return "asyncio"
 
 
@@ -40,10 +64,29 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _create_worker_database() -> None:
+    """The worker's own database, created beside the given one the first time."""
+    assert PG_GIVEN_URL is not None and PG_URL is not None
+    name = sa.make_url(PG_URL).database
+    admin = sa.create_engine(PG_GIVEN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).first()
+            if exists is None:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def pg_migrated() -> str | None:
+    """The (worker's) PostgreSQL database, emptied and migrated once per session."""
     if not PG_URL:
         return None
+    if PG_URL != PG_GIVEN_URL:
+        _create_worker_database()
     store = Store(PG_URL)
     with store.engine.begin() as conn:
         conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
@@ -58,13 +101,13 @@ def blank_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'blank.db'}"
         return
-    assert PG_URL is not None
+    assert PG_GIVEN_URL is not None
     name = f"livewall_blank_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(PG_GIVEN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:
-        yield sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        yield sa.make_url(PG_GIVEN_URL).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
@@ -114,6 +157,10 @@ def make_settings(database_url: str, tmp_path: Path) -> SettingsFactory:
             "moderation": {"mode": "pre"},
             "sources": [{"name": "demo", "type": "demo", "per_run": 5}],
             "screens": [{"name": "hall", "layout": "grid"}],
+            # Argon2's cheapest cost: a few tenths of a second less for each account made
+            # and each login. Tests of the real cost (tests/wall/console/test_login.py) and
+            # of the profiles (tests/aggregator/test_accounts.py) ask for the standard one.
+            "console": {"password_hashing": "cheapest"},
         }
         raw.update(sections)
         return settings_from_mapping(raw, REPO / "config" / "test.toml")
@@ -161,10 +208,16 @@ class LiveServer:
         from wall.app import create_app
 
         # A given port lets a test stop a server and start another where screens expect it.
+        # Otherwise the server gets a socket already bound to a free port: no other test (of
+        # another pytest-xdist worker) can take the port between choosing it and listening.
+        sockets: list[socket.socket] | None = None
         if port is None:
-            with socket.socket() as probe:
-                probe.bind(("127.0.0.1", 0))
-                port = int(probe.getsockname()[1])
+            bound = socket.socket()
+            # As uvicorn's own: a server restarted on the port binds it despite TIME_WAIT.
+            bound.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            bound.bind(("127.0.0.1", 0))
+            port = int(bound.getsockname()[1])
+            sockets = [bound]
         self.port = port
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
@@ -176,7 +229,9 @@ class LiveServer:
             lifespan="on",
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": sockets}, daemon=True
+        )
 
     def start(self) -> LiveServer:
         import time

@@ -65,7 +65,7 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await warm(app, screens)
+        froze = await warm(app, screens)
         await app.feed.start()
         await prefetch.start()
         scheduler: AsyncIOScheduler | None = None
@@ -85,7 +85,8 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
             await prefetch.stop()
             await app.feed.stop()
             await app.aclose()
-            gc.unfreeze()
+            if froze:
+                gc.unfreeze()
 
     async def home(request: Request) -> Response:
         return RedirectResponse("/wall/", status_code=307)
@@ -141,8 +142,9 @@ def create_app(app: Livewall, *, run_scheduler: bool = False) -> Starlette:
     return web
 
 
-async def warm(app: Livewall, screens: ScreenViews) -> None:
-    """Do before the first connection what the first post would otherwise wait for."""
+async def warm(app: Livewall, screens: ScreenViews) -> bool:
+    """Do before the first connection what the first post would otherwise wait for; say
+    whether the heap was frozen (and is to be unfrozen when the app stops)."""
     # Ingest (webhooks, collectors) must not make the first post wait for models to load…
     await anyio.to_thread.run_sync(app.pipeline.warm)
     await anyio.to_thread.run_sync(app.store.open_connections)
@@ -150,9 +152,14 @@ async def warm(app: Livewall, screens: ScreenViews) -> None:
     await anyio.to_thread.run_sync(screens.warm)
     # What start-up made lives as long as the process: out of the garbage collector's sight,
     # a full collection no longer walks it (half a second on a busy host, while a thousand
-    # screens wait for a post). Unfrozen when the app stops.
+    # screens wait for a post). Unfrozen when the app stops. A process that froze its heap
+    # itself keeps it as it is: the test suite, whose heap is large and lives long, starts an
+    # app per test, and a full collection at each start would cost more than the start.
+    if gc.get_freeze_count():
+        return False
     gc.collect()
     gc.freeze()
+    return True
 
 
 def _status_and_detail(exc: Exception) -> tuple[int, str]:

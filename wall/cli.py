@@ -113,7 +113,7 @@ def announce(app: Livewall, run_scheduler: bool) -> None:
     base = app.settings.server.public_url
     prepare_store(app)
     print(banner(app, base, run_scheduler), flush=True)
-    first_password = ensure_first_admin(app.store)
+    first_password = ensure_first_admin(app.store, app.accounts.hashing)
     if first_password is not None:  # the two-command start must reach the console too
         print(first_admin_notice(base, first_password), flush=True)
 

@@ -22,6 +22,22 @@ def test_passwords_are_argon2_and_checked(store: Store) -> None:
     assert accounts.authenticate(store, "marie", "un-long-secret") is None
 
 
+def test_the_standard_cost_is_rfc_9106_and_a_password_follows_the_cost_at_login(
+    store: Store,
+) -> None:
+    standard, cheapest = accounts.passwords("standard"), accounts.passwords("cheapest")
+    user = accounts.add_user(store, "marie", "moderator", "un-long-secret", hashing=standard)
+    assert "$m=65536,t=3,p=4$" in user.password_hash
+    # Settings that ask for another cost: the same password opens, and is hashed again.
+    assert accounts.authenticate(store, "marie", "un-long-secret", cheapest) is not None
+    cheap = accounts.find_user(store, "marie")
+    assert cheap is not None and "$m=8,t=1,p=1$" in cheap.password_hash
+    assert accounts.authenticate(store, "marie", "mauvais-secret", cheapest) is None
+    assert accounts.authenticate(store, "marie", "un-long-secret", standard) is not None
+    again = accounts.find_user(store, "marie")
+    assert again is not None and "$m=65536,t=3,p=4$" in again.password_hash
+
+
 def test_account_errors_say_what_is_wrong(store: Store) -> None:
     with pytest.raises(accounts.AccountError, match="10 characters"):
         accounts.add_user(store, "paul", "moderator", "court")

@@ -355,6 +355,15 @@ def test_warnings_do_not_stop_the_file_from_loading(tmp_path: Path) -> None:
     load_settings(path)  # does not raise
 
 
+def test_the_cheapest_password_cost_is_a_warning(tmp_path: Path) -> None:
+    checked = check_file(write(tmp_path, '[console]\npassword_hashing = "cheapest"'))
+    assert checked.settings is not None and checked.errors == ()
+    assert [(p.key, p.severity) for p in checked.problems] == [
+        ("console.password_hashing", "warning")
+    ]
+    assert "for test suites" in str(checked.problems[0])
+
+
 def test_a_word_list_that_is_not_text_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "fr.txt").write_bytes(b"\xff\xfe\x00mot")
     message = error_of(tmp_path, '[moderation]\nblocked_words = { fr = "fr.txt" }')

@@ -18,11 +18,12 @@ from aggregator.store import Store
 from tests.aggregator.digest.conftest import PROGRAM
 from tests.aggregator.digest.day import DAY, seed_day
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, artifact
-from tests.conftest import BACKENDS, PG_URL, REPO, LiveServer, _truncate
+from tests.conftest import BACKENDS, REPO, LiveServer, _truncate
 from tests.wall.console.conftest import add_staff, browser_login
 from tests.wall.console.test_pages_browser import seed
 
-pytestmark = [pytest.mark.anyio, pytest.mark.browser]
+# One worker (pytest-xdist, --dist loadgroup) asked for the whole module: its site set up once.
+pytestmark = [pytest.mark.anyio, pytest.mark.browser, pytest.mark.xdist_group("accessibility")]
 
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 CONSOLE = (
@@ -50,7 +51,10 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def site(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    sqlite_template: Path,
+    pg_migrated: str | None,
 ) -> Iterator[LiveServer]:
     """A server with a bit of everything: held and decided posts, rules, a published digest."""
     if request.param == "sqlite":
@@ -58,8 +62,8 @@ def site(
         shutil.copy(sqlite_template, path)
         url = f"sqlite:///{path}"
     else:
-        assert PG_URL is not None
-        url = PG_URL
+        assert pg_migrated is not None
+        url = pg_migrated
     store = Store(url)
     if request.param == "postgresql":
         store.migrate()

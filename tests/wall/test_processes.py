@@ -27,7 +27,9 @@ from collectors.webhook import sign
 from tests.conftest import PG_URL
 from tests.wall.console.conftest import PASSWORD, login
 
-pytestmark = pytest.mark.slow  # real processes, each loading the language models
+# Real processes, each loading the language models. Under pytest-xdist (--dist loadgroup) the
+# module asks for one worker, so its servers start once per store (see the Makefile's `test`).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("processes")]
 REPO = Path(__file__).resolve().parents[2]
 HOOK_SECRET = "s" * 32
 SECRET_KEY = "k" * 40
@@ -129,17 +131,17 @@ class Serving:
         return err
 
 
-def fresh_store(kind: str, directory: Path) -> str:
+def fresh_store(kind: str, directory: Path, pg_url: str | None) -> str:
     if kind == "sqlite":
         return f"sqlite:///{directory / 'livewall.db'}"
-    assert PG_URL is not None
-    store = Store(PG_URL)
+    assert pg_url is not None
+    store = Store(pg_url)
     store.migrate()
     tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     with store.engine.begin() as conn:
         conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     store.dispose()
-    return PG_URL
+    return pg_url
 
 
 class Pair:
@@ -151,10 +153,12 @@ class Pair:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"] if PG_URL else ["sqlite"])
 def pair(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    pg_migrated: str | None,
 ) -> Iterator[Pair]:
     directory = tmp_path_factory.mktemp(f"pair-{request.param}")
-    url = fresh_store(request.param, directory)
+    url = fresh_store(request.param, directory, pg_migrated)
     config = event_file(directory, url)
     first = Serving(config, "--workers", "2")
     first.wait_ready()  # it migrates: the second starts on an up-to-date store

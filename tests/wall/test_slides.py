@@ -149,7 +149,10 @@ async def test_the_screen_page_and_stream_carry_the_slides(
     state = json.loads(page.split('id="wall-state">')[1].split("</script>")[0])
     assert [s["text"] for s in state["slides"]] == ["Pour la scène"] and state["now"]
     assert '"slides": []' in (await api.get("/wall/hall")).text
-    server = LiveServer(slides_app).start()
+    # The real server is another app on the store, as a second process would be: one app's
+    # change feed belongs to the loop that started it, and `api`'s runs on the test's.
+    other = Livewall(slides_app.settings, store=slides_app.store, env=slides_app.env)
+    server = LiveServer(other).start()
     try:
         scene = read_events(f"{server.url}/wall/scene/events?after=0", 1)
         hall = read_events(f"{server.url}/wall/hall/events?after=0", 1)

@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 from sqlmodel import col, select
 
-from aggregator import accounts
 from aggregator.application import Livewall
 from aggregator.models import Post
 from tests.builders import candidate, result, source
@@ -17,7 +16,8 @@ PASSWORD = "motdepasse-de-test"
 
 
 def add_staff(livewall: Livewall, name: str = "marie", role: str = "moderator") -> str:
-    accounts.add_user(livewall.store, name, role, PASSWORD)
+    """An account made as `livewall user add` makes it (with the settings' password cost)."""
+    livewall.accounts.add_user(name, role, PASSWORD, actor="cli")
     return name
 
 

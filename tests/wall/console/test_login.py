@@ -14,6 +14,7 @@ from sqlmodel import select
 from aggregator.application import Livewall
 from aggregator.logins import LOGIN_WINDOW, LoginFailure, LoginThrottle, Throttle
 from aggregator.store import Store
+from tests.conftest import SettingsFactory
 from tests.memory import peak_growth
 from tests.wall.console.conftest import PASSWORD, add_staff
 from wall.console.login import CHECKS_AT_ONCE, CHECKS_WAITING, LoginViews
@@ -21,6 +22,12 @@ from wall.console.sessions import LOGIN_COOKIE
 
 pytestmark = pytest.mark.anyio
 ARGON2_MIB = 64  # argon2-cffi's default memory cost, per check
+
+
+@pytest.fixture
+def livewall(make_settings: SettingsFactory, store: Store) -> Livewall:
+    """Passwords at their real cost (64 MiB a check): what the limits here are about."""
+    return Livewall(make_settings(console={"password_hashing": "standard"}), store=store, env={})
 
 
 @pytest.fixture
