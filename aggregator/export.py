@@ -29,7 +29,7 @@ EXPORT_FIELDS = (
     "likes", "shares", "replies", "media", "edited_at", "deleted",
 )  # fmt: skip
 STATS_FIELDS = ("hour", "source", "network", "status", "posts")
-BATCH = 500
+BATCH = 200  # posts per read: an export costs the memory of one batch
 EVERYTHING = QueueFilter(status="all")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

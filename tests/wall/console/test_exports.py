@@ -221,6 +221,9 @@ async def test_an_export_of_20000_posts_streams_in_batches(
 ) -> None:
     text = "Compte rendu de l'atelier sur le transport collectif régional. " * 12
     many_posts(livewall, 20_000, text)
+    # Loaded at start by `livewall run`; here the post that arrives mid-download would load
+    # the language detector (about 9 MiB) inside the measure.
+    livewall.pipeline.warm()
     token = accounts.create_token(livewall.store, "rapport", "moderator", "ada")
     headers = {"Authorization": f"Bearer {token}"}
     received, lines, tail = 0, 0, b""
@@ -242,6 +245,7 @@ async def test_an_export_of_20000_posts_streams_in_batches(
     lines += first.count(b"\n")
     assert lines == 20_001
     assert json.loads(tail.splitlines()[-1])["external_id"] == "late"
-    # The server held a batch at a time, never the export (about 25 MB) at once.
+    # The server held a batch at a time, never the export (about 25 MB) at once: a batch costs
+    # 1–2 MiB, the first export in a process about 7 more (SQLite's cache, the server's buffers).
     assert received > 20_000 * len(text)
-    assert peak.grown < received / 1024 / 1024 / 3, (peak.grown, received)
+    assert peak.grown < received / 1024 / 1024 / 2, (peak.grown, received)
