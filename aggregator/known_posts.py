@@ -3,7 +3,7 @@
 A candidate is a post already stored when its source and external id, or its network-wide
 key (a Mastodon `uri` seen on two servers), match a row; it is a cross-post when the same
 author wrote the same words on another network within `CROSSPOST_WINDOW`. Both are read for
-the whole batch at once, each list of values as one parameter (driver_rows.matching).
+the whole batch at once, each list of values as one parameter (driver_rows.where_in).
 """
 
 from __future__ import annotations
@@ -30,6 +30,14 @@ TEXT = sa.String()
 def chunks(values: Sequence[int]) -> Iterator[list[int]]:
     for start in range(0, len(values), CHUNK):
         yield list(values[start : start + CHUNK])
+
+
+def stored_ids(session: Session, source: str, external_ids: Sequence[str]) -> dict[str, int]:
+    """The ids of the source's stored posts among these external ids, by external id (one
+    indexed query, the list as one parameter)."""
+    query = sa.select(POSTS.c.external_id, POSTS.c.id).where(POSTS.c.source == source)
+    query = where_in(query, POSTS.c.external_id, external_ids, TEXT, session.get_bind().dialect)
+    return {external_id: post_id for external_id, post_id in session.execute(query)}
 
 
 @dataclass(frozen=True)
@@ -81,15 +89,13 @@ class KnownPosts:
     def _load_ids(self, session: Session, source: str, posts: Sequence[Draft]) -> None:
         """Which posts exist, by two indexed lookups; the rows themselves, as models to edit,
         only for those (a batch of new posts loads none)."""
-        dialect = session.get_bind().dialect
-        ids = [p.external_id for p in posts]
-        same = sa.select(POSTS.c.id).where(POSTS.c.source == source)
-        found = set(session.execute(where_in(same, POSTS.c.external_id, ids, TEXT, dialect)))
+        found = set(stored_ids(session, source, [p.external_id for p in posts]).values())
         keys = [p.dedupe_key for p in posts if p.dedupe_key]
         if keys:
+            dialect = session.get_bind().dialect
             keyed = where_in(sa.select(POSTS.c.id), POSTS.c.dedupe_key, keys, TEXT, dialect)
-            found |= set(session.execute(keyed))
-        for chunk in chunks(sorted(post_id for (post_id,) in found)):
+            found |= {post_id for (post_id,) in session.execute(keyed)}
+        for chunk in chunks(sorted(found)):
             query = select(Post).where(col(Post.id).in_(chunk)).order_by(col(Post.id))
             self._keep_ids(session.exec(query), source)
 

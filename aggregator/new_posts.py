@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from aggregator.draft import ROW, Draft
-from aggregator.driver_rows import DriverRows, where_in
+from aggregator.driver_rows import DriverRows
+from aggregator.known_posts import stored_ids
 from aggregator.models import ModerationEntry, Post, utcnow
 from aggregator.moderation.rules import Decision
 from aggregator.store import Store
@@ -97,12 +98,8 @@ def _ids(
     by_source: dict[str, list[str]] = {}
     for _, post, _ in waiting:
         by_source.setdefault(post.source, []).append(post.external_id)
-    given: dict[tuple[str, str], int] = {}
-    dialect = session.get_bind().dialect
-    for source, external_ids in by_source.items():
-        query = sa.select(POSTS.c.external_id, POSTS.c.id).where(POSTS.c.source == source)
-        query = where_in(query, POSTS.c.external_id, external_ids, sa.String(), dialect)
-        given.update(
-            ((source, external_id), post_id) for external_id, post_id in session.execute(query)
-        )
-    return given
+    return {
+        (source, external_id): post_id
+        for source, external_ids in by_source.items()
+        for external_id, post_id in stored_ids(session, source, external_ids).items()
+    }

@@ -87,11 +87,6 @@ class RecentPosts:
         self._by_pair.clear()
         self._judged, self._stamp, self._session = [], None, None
 
-    def posts(self) -> list[Recent]:
-        """The newest posts, oldest first (the window itself, for tests and the console)."""
-        self._ensure_synced()
-        return [*self._stored.values(), *self._judged]
-
     def near(self, words: str) -> list[Recent]:
         """The posts of the window sharing two sketched pairs of words with `words` (one, when
         it has only one): every near copy (flood.sketch), and few others."""

@@ -85,15 +85,21 @@ def variants(text: str, n: int) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
-def test_every_near_copy_is_compared(seed: int) -> None:
-    """The window compares a post only with those sharing sketched words: no copy the rule
-    calls similar may be left out of those, whatever the seed."""
+def demo_window(seed: int) -> tuple[RecentPosts, list[str]]:
+    """A window holding the demo posts' texts, each by an author of its own."""
     window = RecentPosts(seed=seed)
     texts = [str(p["text"]) for p in bundled_posts() if p.get("text")]
     now = datetime.now(UTC)
     for n, text in enumerate(texts):
         window.judged(f"@author{n}@x.example", text, now)
+    return window, texts
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_every_near_copy_is_compared(seed: int) -> None:
+    """The window compares a post only with those sharing sketched words: no copy the rule
+    calls similar may be left out of those, whatever the seed."""
+    window, texts = demo_window(seed)
     found = missed = 0
     for n, text in enumerate(texts):
         for copy in variants(text, n):
@@ -108,10 +114,6 @@ def test_every_near_copy_is_compared(seed: int) -> None:
 def test_few_others_are_compared() -> None:
     """Two posts on the same subject are rarely compared: about the event's posts, a new
     one is compared with a few of the window's, not with all of them."""
-    window = RecentPosts(seed=1)
-    texts = [str(p["text"]) for p in bundled_posts() if p.get("text")]
-    now = datetime.now(UTC)
-    for n, text in enumerate(texts):
-        window.judged(f"@author{n}@x.example", text, now)
+    window, texts = demo_window(seed=1)
     compared = [len(window.near(flood_text(text))) - 1 for text in texts]  # not itself
     assert sum(compared) / len(texts) < 0.05 * len(texts)
