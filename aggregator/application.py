@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import httpx
 
 from aggregator.accounts import Accounts, passwords
+from aggregator.arrivals import Arrivals
 from aggregator.changes import ChangeFeed
 from aggregator.digest.runs import DigestRuns
 from aggregator.harvest import Harvest, make_http_client
@@ -41,6 +42,8 @@ class Livewall:
         self.pipeline = Pipeline(
             self.store, self.live_rules, settings.event.languages, self.metrics
         )
+        # Webhook posts arriving together share a transaction.
+        self.arrivals = Arrivals(self.pipeline)
         # The services the web layer and the command line call: each owns its tables' queries.
         self.posts = Posts(self.store)
         self.moderation = Moderation(self.store, self.live_rules)

@@ -46,6 +46,7 @@ class Decisions:
     approved: dict[int, float] = field(default_factory=dict)  # post id → when it was sent
     rejected: set[int] = field(default_factory=set)
     conflicts: int = 0
+    answered: list[float] = field(default_factory=list)  # seconds each decide request took
     errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -76,6 +77,8 @@ def decide(http: httpx.Client, action: str, ids: list[int], decisions: Decisions
     sent = time.monotonic()
     body = {"action": action, "posts": [{"id": i, "status": "pending"} for i in ids]}
     answer = http.post("/console/api/decide", json=body)
+    with decisions.lock:
+        decisions.answered.append(time.monotonic() - sent)
     if answer.status_code not in (200, 409):
         with decisions.lock:
             decisions.errors.append(f"{action}: {answer.status_code} {answer.text[:200]}")
@@ -225,6 +228,12 @@ def report(
         lines.append(
             f"  decision → screen: median {statistics.median(latencies):.0f} ms, "
             f"p99 {p99:.0f} ms, max {latencies[-1]:.0f} ms"
+        )
+    if decisions.answered:
+        took = sorted(decisions.answered)
+        lines.append(
+            f"  decide requests ({DECIDE_AT_ONCE} posts at most): median "
+            f"{statistics.median(took) * 1000:.0f} ms, max {took[-1] * 1000:.0f} ms"
         )
     if rss:
         lines.append(

@@ -10,8 +10,6 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from aggregator.application import Livewall
-from aggregator.ingest import PostOutcome
-from collectors.base import Candidate, CollectResult
 from collectors.webhook import SIGNATURE_HEADER, WebhookError, parse_payload, verify_signature
 from collectors.webhook import Options as WebhookOptions
 from wall.bodies import WEBHOOK_LIMIT, limited
@@ -24,12 +22,6 @@ def routes(app: Livewall) -> list[Route]:
         if not isinstance(found, WebhookOptions) or not found.enabled:
             raise WebhookError(404, f"no webhook source named {name!r}")
         return found
-
-    def store(options: WebhookOptions, candidate: Candidate) -> PostOutcome:
-        report = app.pipeline.ingest(options, CollectResult(posts=[candidate]), keep_state=True)
-        outcome = report.outcome(candidate.external_id[:500])
-        assert outcome is not None  # the pipeline records every candidate it was given
-        return outcome
 
     async def receive(request: Request) -> JSONResponse:
         try:
@@ -48,7 +40,8 @@ def routes(app: Livewall) -> list[Route]:
             return problem(exc.status, exc.reason)
         except ClientDisconnect:
             return problem(400, "the request body was not received completely")
-        stored = await anyio.to_thread.run_sync(store, options, candidate)
+        # Stored, with the posts arriving meanwhile, before the answer: nothing accepted is lost.
+        stored = await anyio.to_thread.run_sync(app.arrivals.store, options, candidate)
         answer = {"id": stored.post_id, "status": stored.status, "outcome": stored.outcome}
         # A cross-post joins the post already stored from another network: nothing new to accept.
         return JSONResponse(answer, status_code=200 if stored.outcome == "joined" else 202)

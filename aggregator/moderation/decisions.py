@@ -1,12 +1,14 @@
 """Staff decisions on posts: approve, reject, retract, pin, feature, reveal — logged, never deleting.
 
-Every decision runs in one writing transaction, and writing transactions are serialized
-(store.py), so two moderators acting on the same post are decided one after the other:
-the second sees the first's result and gets a Conflict when it no longer applies.
+A decision, or a moderator's whole selection, runs in one writing transaction, and writing
+transactions are serialized (store.py), so two moderators acting on the same post are decided
+one after the other: the second sees the first's result and gets a Conflict when it no longer
+applies.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlmodel import Session
@@ -63,6 +65,10 @@ class Outcome:
     previous: dict[str, object]  # what undo restores
 
 
+# One post of a selection: its id, and the status and version the moderator saw (None: any).
+Wanted = tuple[int, str | None, str | None]
+
+
 def decide(
     store: Store,
     post_id: int,
@@ -76,18 +82,53 @@ def decide(
     `expected_version` is the version the moderator saw (`edits.version`): a post edited at
     its source since then is refused, so nobody approves words they have not read.
     """
+    _check_action(action)
+    with store.write() as session:
+        return _decide_in(
+            store, session, (post_id, expected_status, expected_version), action, actor
+        )
+
+
+def decide_all(
+    store: Store, wanted: Sequence[Wanted], action: str, actor: str
+) -> tuple[list[Outcome], dict[int, ModerationError]]:
+    """A moderator's selection, decided in one transaction: each post as `decide` would, and
+    one that no longer applies is refused alone (its error, by post id), the others decided.
+
+    One transaction rather than one per post: a selection of twenty waited twenty times for
+    the store's writer's turn while webhooks were arriving. A post no screen ever sees gets a
+    change for the other moderators' queues, in the same transaction.
+    """
+    _check_action(action)
+    outcomes: list[Outcome] = []
+    refused: dict[int, ModerationError] = {}
+    with store.write() as session:
+        for one in wanted:
+            try:  # every refusal is raised before the post is touched: nothing to undo
+                outcomes.append(_decide_in(store, session, one, action, actor))
+            except ModerationError as exc:
+                refused[one[0]] = exc
+        for outcome in outcomes:
+            if outcome.seq is None:
+                store.add_change(session, "queue", post_id=outcome.post_id)
+    return outcomes, refused
+
+
+def _check_action(action: str) -> None:
     if action not in ACTIONS:
         raise ModerationError(f"unknown action {action!r}", status=400)
-    with store.write() as session:
-        post = session.get(Post, post_id)
-        if post is None:
-            raise ModerationError(f"post {post_id} does not exist", status=404)
-        if expected_version is not None and edits.version(post) != expected_version:
-            raise ModerationError(
-                f"post {post_id} was edited at its source since it was shown", kind="edited"
-            )
-        outcome = _apply(store, session, post, action, actor, expected_status)
-    return outcome
+
+
+def _decide_in(store: Store, session: Session, wanted: Wanted, action: str, actor: str) -> Outcome:
+    post_id, expected_status, expected_version = wanted
+    post = session.get(Post, post_id)
+    if post is None:
+        raise ModerationError(f"post {post_id} does not exist", status=404)
+    if expected_version is not None and edits.version(post) != expected_version:
+        raise ModerationError(
+            f"post {post_id} was edited at its source since it was shown", kind="edited"
+        )
+    return _apply(store, session, post, action, actor, expected_status)
 
 
 def _apply(
@@ -135,18 +176,32 @@ def _screen_change(store: Store, session: Session, post: Post, was_visible: bool
 
 def restore(store: Store, outcome: Outcome, actor: str) -> Outcome:
     """Undo a decision: put back the post's status and flags as they were before it."""
+    return restore_all(store, [outcome], actor)[0]
+
+
+def restore_all(store: Store, outcomes: list[Outcome], actor: str) -> list[Outcome]:
+    """Undo decisions, the last first, in one transaction; a post no screen sees gets a change
+    for the other moderators' queues."""
     with store.write() as session:
-        post = session.get(Post, outcome.post_id)
-        if post is None:
-            raise ModerationError(f"post {outcome.post_id} does not exist", status=404)
-        was_visible = post.visible
-        for name, value in outcome.previous.items():
-            setattr(post, name, value)
-        session.add(post)
-        session.add(
-            ModerationEntry(
-                at=utcnow(), actor=actor, action="undo", post_id=post.id, detail=outcome.action
-            )
+        restored = [_restore_in(store, session, outcome, actor) for outcome in reversed(outcomes)]
+        for outcome in restored:
+            if outcome.seq is None:
+                store.add_change(session, "queue", post_id=outcome.post_id)
+    return restored
+
+
+def _restore_in(store: Store, session: Session, outcome: Outcome, actor: str) -> Outcome:
+    post = session.get(Post, outcome.post_id)
+    if post is None:
+        raise ModerationError(f"post {outcome.post_id} does not exist", status=404)
+    was_visible = post.visible
+    for name, value in outcome.previous.items():
+        setattr(post, name, value)
+    session.add(post)
+    session.add(
+        ModerationEntry(
+            at=utcnow(), actor=actor, action="undo", post_id=post.id, detail=outcome.action
         )
-        seq = _screen_change(store, session, post, was_visible)
+    )
+    seq = _screen_change(store, session, post, was_visible)
     return Outcome(outcome.post_id, "undo", str(outcome.previous["status"]), seq, {})

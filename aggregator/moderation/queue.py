@@ -6,7 +6,7 @@ change, so every moderator's console follows it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +18,13 @@ from sqlmodel import col, select
 from aggregator.i18n import N_
 from aggregator.models import Post
 from aggregator.moderation import undo
-from aggregator.moderation.decisions import Outcome, decide, restore
+from aggregator.moderation.decisions import (
+    ModerationError,
+    Outcome,
+    Wanted,
+    decide_all,
+    restore_all,
+)
 from aggregator.moderation.live_rules import LiveRules
 from aggregator.moderation.rules import Rules
 from aggregator.moderation.waiting import Waiting, summary
@@ -138,18 +144,15 @@ class Moderation:
             ).all()
         return QueuePage(posts, int(count), sorted(str(row[0]) for row in languages))
 
-    def decide(
-        self,
-        post_id: int,
-        action: str,
-        actor: str,
-        expected_status: str | None = None,
-        expected_version: str | None = None,
-    ) -> Outcome:
-        return decide(self.store, post_id, action, actor, expected_status, expected_version)
+    def decide_all(
+        self, wanted: Sequence[Wanted], action: str, actor: str
+    ) -> tuple[list[Outcome], dict[int, ModerationError]]:
+        """A selection, in one transaction: what was decided, and what was refused and why."""
+        return decide_all(self.store, wanted, action, actor)
 
-    def restore(self, outcome: Outcome, actor: str) -> Outcome:
-        return restore(self.store, outcome, actor)
+    def restore_all(self, outcomes: list[Outcome], actor: str) -> list[Outcome]:
+        """Undo decisions, the last first, in one transaction."""
+        return restore_all(self.store, outcomes, actor)
 
     def remember_undo(self, owner: str, outcomes: list[Outcome], lifetime: timedelta) -> None:
         """`owner`'s last decisions, for an undo that may reach any web process."""
@@ -158,11 +161,3 @@ class Moderation:
     def take_undo(self, owner: str) -> list[Outcome]:
         """`owner`'s last decisions if still undoable (once: they are then forgotten)."""
         return undo.take(self.store, owner)
-
-    def announce(self, post_ids: list[int]) -> None:
-        """Decisions no screen sees still reach the other moderators' queues."""
-        if not post_ids:
-            return
-        with self.store.write() as session:
-            for post_id in post_ids:
-                self.store.add_change(session, "queue", post_id=post_id)

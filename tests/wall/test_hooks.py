@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import sqlite3
@@ -187,3 +188,15 @@ async def test_a_store_locked_by_another_writer_is_503_with_retry_after_never_50
     assert refused.status_code == 503, refused.text
     assert refused.headers["retry-after"] == "5" and "busy" in refused.json()["error"]
     assert accepted.status_code == 202  # the sender's retry goes through once the lock is gone
+
+
+async def test_twenty_posts_at_the_same_instant_are_each_stored_and_answered(
+    hooks: httpx.AsyncClient, store: Store
+) -> None:
+    bodies = [json.dumps(payload(id=f"li-{n}", text=f"Message {n} #AssisesUMQ")).encode()
+              for n in range(20)]  # fmt: skip
+    answers = await asyncio.gather(*(post(hooks, body) for body in bodies))
+    assert [a.status_code for a in answers] == [202] * 20
+    with store.read() as session:
+        stored = dict(session.exec(select(Post.external_id, Post.id)).all())
+    assert {f"li-{n}": answers[n].json()["id"] for n in range(20)} == stored  # each its own

@@ -7,7 +7,13 @@ from sqlmodel import col, select
 
 from aggregator.ingest import Pipeline
 from aggregator.models import Change, ModerationEntry, Post
-from aggregator.moderation.decisions import ModerationError, decide, restore
+from aggregator.moderation.decisions import (
+    ModerationError,
+    decide,
+    decide_all,
+    restore,
+    restore_all,
+)
 from aggregator.moderation.rules import Rules
 from aggregator.store import Store
 from tests.builders import candidate, result, source
@@ -92,3 +98,44 @@ def test_errors_have_http_statuses(store: Store) -> None:
     with pytest.raises(ModerationError) as unknown:
         decide(store, 1, "explode", "marie")
     assert unknown.value.status == 400
+
+
+def held_posts(store: Store, count: int) -> list[int]:
+    Pipeline(store, Rules(mode="pre")).ingest(
+        source(), result(*(candidate(str(n), f"Message {n} aux #AssisesUMQ") for n in range(count)))
+    )
+    with store.read() as session:
+        return [p for p in session.exec(select(Post.id).order_by(col(Post.id))) if p is not None]
+
+
+def test_a_selection_is_decided_in_one_transaction_and_a_conflict_is_refused_alone(
+    store: Store,
+) -> None:
+    first, taken, third, quiet = held_posts(store, 4)
+    decide(store, taken, "reject", "paul")  # decided by another moderator meanwhile
+    published: list[int] = []
+    store.on_change(published.append)
+    wanted = [(first, "pending", None), (taken, "pending", None), (999, "pending", None),
+              (third, "pending", None)]  # fmt: skip
+    outcomes, refused = decide_all(store, wanted, "approve", "marie")
+    pinned, _ = decide_all(store, [(quiet, None, None)], "pin", "marie")
+    assert [o.post_id for o in outcomes] == [first, third]
+    assert refused[taken].status == 409 and "already rejected (by paul)" in refused[taken].message
+    assert refused[999].status == 404
+    assert len(published) == 2  # one commit for the four approvals, one for the pin
+    assert changes(store) == [("post", first), ("post", third)]
+    with store.read() as session:
+        queue = session.exec(select(Change.post_id).where(col(Change.kind) == "queue")).all()
+    assert pinned[0].seq is None and quiet in queue  # no screen saw it; the queues do
+
+
+def test_undo_of_a_selection_restores_every_post_in_one_transaction(store: Store) -> None:
+    ids = held_posts(store, 3)
+    outcomes, _ = decide_all(store, [(i, "pending", None) for i in ids], "approve", "marie")
+    published: list[int] = []
+    store.on_change(published.append)
+    restored = restore_all(store, outcomes, "marie")
+    assert [o.post_id for o in restored] == ids[::-1] and len(published) == 1
+    with store.read() as session:
+        assert {session.get(Post, i).status for i in ids} == {"pending"}  # type: ignore[union-attr]
+    assert changes(store)[-3:] == [("remove", i) for i in ids[::-1]]
