@@ -176,24 +176,32 @@ def _screen_change(store: Store, session: Session, post: Post, was_visible: bool
 
 def restore(store: Store, outcome: Outcome, actor: str) -> Outcome:
     """Undo a decision: put back the post's status and flags as they were before it."""
-    return restore_all(store, [outcome], actor)[0]
+    restored = restore_all(store, [outcome], actor)
+    if not restored:
+        raise ModerationError(f"post {outcome.post_id} does not exist", status=404)
+    return restored[0]
 
 
 def restore_all(store: Store, outcomes: list[Outcome], actor: str) -> list[Outcome]:
-    """Undo decisions, the last first, in one transaction; a post no screen sees gets a change
-    for the other moderators' queues."""
+    """Undo decisions, the last first, in one transaction: what was restored (a post pruned
+    since is skipped, the others restored). A post no screen sees gets a change for the other
+    moderators' queues."""
     with store.write() as session:
-        restored = [_restore_in(store, session, outcome, actor) for outcome in reversed(outcomes)]
+        restored = [
+            done
+            for outcome in reversed(outcomes)
+            if (done := _restore_in(store, session, outcome, actor)) is not None
+        ]
         for outcome in restored:
             if outcome.seq is None:
                 store.add_change(session, "queue", post_id=outcome.post_id)
     return restored
 
 
-def _restore_in(store: Store, session: Session, outcome: Outcome, actor: str) -> Outcome:
+def _restore_in(store: Store, session: Session, outcome: Outcome, actor: str) -> Outcome | None:
     post = session.get(Post, outcome.post_id)
     if post is None:
-        raise ModerationError(f"post {outcome.post_id} does not exist", status=404)
+        return None
     was_visible = post.visible
     for name, value in outcome.previous.items():
         setattr(post, name, value)

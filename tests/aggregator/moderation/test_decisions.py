@@ -3,6 +3,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import col, select
 
 from aggregator.ingest import Pipeline
@@ -139,3 +140,21 @@ def test_undo_of_a_selection_restores_every_post_in_one_transaction(store: Store
     with store.read() as session:
         assert {session.get(Post, i).status for i in ids} == {"pending"}  # type: ignore[union-attr]
     assert changes(store)[-3:] == [("remove", i) for i in ids[::-1]]
+
+
+def test_undo_of_a_selection_skips_a_post_pruned_since(store: Store) -> None:
+    kept, pruned = held_posts(store, 2)
+    outcomes, _ = decide_all(
+        store, [(i, "pending", None) for i in (kept, pruned)], "reject", "marie"
+    )
+    with store.write() as session:  # as retention prunes a post
+        session.execute(sa.delete(ModerationEntry).where(col(ModerationEntry.post_id) == pruned))
+        session.execute(sa.delete(Change).where(col(Change.post_id) == pruned))
+        session.delete(session.get(Post, pruned))
+    restored = restore_all(store, outcomes, "marie")
+    assert [o.post_id for o in restored] == [kept]
+    with store.read() as session:
+        assert session.get(Post, kept).status == "pending"  # type: ignore[union-attr]
+    with pytest.raises(ModerationError) as missing:
+        restore(store, outcomes[1], "marie")
+    assert missing.value.status == 404
