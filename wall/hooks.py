@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import anyio
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -41,7 +40,7 @@ def routes(app: Livewall) -> list[Route]:
         except ClientDisconnect:
             return problem(400, "the request body was not received completely")
         # Stored, with the posts arriving meanwhile, before the answer: nothing accepted is lost.
-        stored = await anyio.to_thread.run_sync(app.arrivals.store, options, candidate)
+        stored = await app.arrivals.store(options, candidate)
         answer = {"id": stored.post_id, "status": stored.status, "outcome": stored.outcome}
         # A cross-post joins the post already stored from another network: nothing new to accept.
         return JSONResponse(answer, status_code=200 if stored.outcome == "joined" else 202)
