@@ -44,9 +44,9 @@ class Arrivals:
     async def store(self, options: SourceOptions, candidate: Candidate) -> PostOutcome:
         """Store one post with those arriving at the same time; what became of it. Raises what
         storing its batch raised (a busy store, for one), for each post of that batch."""
-        stored: asyncio.Future[PostOutcome] = asyncio.get_running_loop().create_future()
-        self._queue.append((options, candidate, stored))
         loop = asyncio.get_running_loop()
+        stored: asyncio.Future[PostOutcome] = loop.create_future()
+        self._queue.append((options, candidate, stored))
         writer = self._writer
         if writer is None or writer.done() or writer.get_loop() is not loop:
             self._writer = loop.create_task(self._write(), name="livewall-arrivals")
