@@ -58,7 +58,7 @@ class Arrivals:
             batch, self._queue = self._queue, []
             self._writing = len(batch)
             try:
-                results = await anyio.to_thread.run_sync(self.store_batch, batch)
+                results = await anyio.to_thread.run_sync(self._store_batch, batch)
             except BaseException as exc:  # never leave a sender waiting for nobody
                 results = [RuntimeError(f"the batch was interrupted: {exc!r}")] * len(batch)
                 _settle(batch, results)
@@ -67,7 +67,7 @@ class Arrivals:
                 self._writing = 0
             _settle(batch, results)
 
-    def store_batch(self, batch: list[Waiting]) -> list[Stored]:
+    def _store_batch(self, batch: list[Waiting]) -> list[Stored]:
         """Each post's outcome, or the error its source's transaction raised (blocking)."""
         by_source: dict[str, list[int]] = {}
         for index, (options, _, _) in enumerate(batch):

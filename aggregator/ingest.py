@@ -56,9 +56,6 @@ class IngestReport:
     changes: list[int] = field(default_factory=list)
     posts: list[PostOutcome] = field(default_factory=list)
 
-    def outcome(self, external_id: str) -> PostOutcome | None:
-        return next((p for p in self.posts if p.external_id == external_id), None)
-
     def line(self) -> str:
         """One readable line for the command line and logs."""
         text = (

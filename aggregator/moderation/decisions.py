@@ -108,10 +108,14 @@ def decide_all(
                 outcomes.append(_decide_in(store, session, one, action, actor))
             except ModerationError as exc:
                 refused[one[0]] = exc
-        for outcome in outcomes:
-            if outcome.seq is None:
-                store.add_change(session, "queue", post_id=outcome.post_id)
+        _tell_queues(store, session, outcomes)
     return outcomes, refused
+
+
+def _tell_queues(store: Store, session: Session, outcomes: list[Outcome]) -> None:
+    """The posts no screen saw change get a change all the same, for the moderators' queues."""
+    quiet = dict.fromkeys(outcome.post_id for outcome in outcomes if outcome.seq is None)
+    store.add_changes(session, [("queue", post_id) for post_id in quiet])
 
 
 def _check_action(action: str) -> None:
@@ -192,9 +196,7 @@ def restore_all(store: Store, outcomes: list[Outcome], actor: str) -> list[Outco
             for outcome in reversed(outcomes)
             if (done := _restore_in(store, session, outcome, actor)) is not None
         ]
-        for outcome in restored:
-            if outcome.seq is None:
-                store.add_change(session, "queue", post_id=outcome.post_id)
+        _tell_queues(store, session, restored)
     return restored
 
 
