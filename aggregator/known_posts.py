@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
 from sqlmodel import Session, col, select
 
 from aggregator.draft import Draft
-from aggregator.driver_rows import where_in
+from aggregator.driver_rows import listed, where_in
 from aggregator.models import Post
 
 # Same author, same text, on another network within this window: one post.
@@ -34,10 +36,39 @@ def chunks(values: Sequence[int]) -> Iterator[list[int]]:
 
 def stored_ids(session: Session, source: str, external_ids: Sequence[str]) -> dict[str, int]:
     """The ids of the source's stored posts among these external ids, by external id (one
-    indexed query, the list as one parameter)."""
-    query = sa.select(POSTS.c.external_id, POSTS.c.id).where(POSTS.c.source == source)
-    query = where_in(query, POSTS.c.external_id, external_ids, TEXT, session.get_bind().dialect)
-    return {external_id: post_id for external_id, post_id in session.execute(query)}
+    indexed query, the list as one parameter; the statement, Core, does not flush the session:
+    the caller does when it changed posts through the ORM)."""
+    dialect = session.get_bind().dialect
+    values = {"source": source, "listed": listed(external_ids, dialect)}
+    return {
+        external_id: post_id
+        for external_id, post_id in session.connection().execute(_ids(dialect), values)
+    }
+
+
+@cache
+def _ids(dialect: Dialect) -> sa.Select[tuple[str, int]]:
+    query = sa.select(POSTS.c.external_id, POSTS.c.id).where(
+        POSTS.c.source == sa.bindparam("source")
+    )
+    return where_in(query, POSTS.c.external_id, "listed", TEXT, dialect)
+
+
+@cache
+def _keyed(dialect: Dialect) -> sa.Select[tuple[int]]:
+    return where_in(sa.select(POSTS.c.id), POSTS.c.dedupe_key, "listed", TEXT, dialect)
+
+
+@cache
+def _printed(dialect: Dialect, one_network: bool) -> sa.Select[tuple[int, str, str, datetime, str]]:
+    """Stored posts by fingerprint since a time (with `one_network`, of another network
+    than the batch's)."""
+    columns = (POSTS.c.id, POSTS.c.fingerprint, POSTS.c.network, POSTS.c.created_at)
+    same = POSTS.c.created_at >= sa.bindparam("since", type_=POSTS.c.created_at.type)
+    if one_network:  # the usual batch: one network, whose own posts never join
+        same &= POSTS.c.network != sa.bindparam("network")
+    query = sa.select(*columns, POSTS.c.status).where(same).order_by(POSTS.c.id)
+    return where_in(query, POSTS.c.fingerprint, "listed", TEXT, dialect)
 
 
 @dataclass(frozen=True)
@@ -61,6 +92,8 @@ class KnownPosts:
     @classmethod
     def load(cls, session: Session, source: str, posts: Sequence[Draft]) -> KnownPosts:
         known = cls()
+        # Core statements, which do not flush: what the batch changed so far is read back.
+        session.flush()
         known._load_ids(session, source, posts)
         known._load_fingerprints(session, posts)
         return known
@@ -93,8 +126,8 @@ class KnownPosts:
         keys = [p.dedupe_key for p in posts if p.dedupe_key]
         if keys:
             dialect = session.get_bind().dialect
-            keyed = where_in(sa.select(POSTS.c.id), POSTS.c.dedupe_key, keys, TEXT, dialect)
-            found |= {post_id for (post_id,) in session.execute(keyed)}
+            keyed = session.connection().execute(_keyed(dialect), {"listed": listed(keys, dialect)})
+            found |= {post_id for (post_id,) in keyed}
         for chunk in chunks(sorted(found)):
             query = select(Post).where(col(Post.id).in_(chunk)).order_by(col(Post.id))
             self._keep_ids(session.exec(query), source)
@@ -112,13 +145,16 @@ class KnownPosts:
             return
         since = min(p.created_at for p in posts) - CROSSPOST_WINDOW
         networks = {p.network for p in posts}
-        same = POSTS.c.created_at >= since
-        if len(networks) == 1:  # the usual batch: one network, whose own posts never join
-            same &= POSTS.c.network != next(iter(networks))
-        columns = (POSTS.c.id, POSTS.c.fingerprint, POSTS.c.network, POSTS.c.created_at)
-        query = sa.select(*columns, POSTS.c.status).where(same).order_by(POSTS.c.id)
-        query = where_in(query, POSTS.c.fingerprint, prints, TEXT, session.get_bind().dialect)
-        for post_id, fingerprint, network, created_at, status in session.execute(query):
+        dialect = session.get_bind().dialect
+        query = _printed(dialect, len(networks) == 1)
+        values = {
+            "since": since,
+            "network": next(iter(networks)),
+            "listed": listed(prints, dialect),
+        }
+        for post_id, fingerprint, network, created_at, status in session.connection().execute(
+            query, values
+        ):
             copied = Copied(post_id, network, created_at, status)
             self.by_fingerprint.setdefault(fingerprint, []).append(copied)
 

@@ -33,6 +33,12 @@ CHANGE_LOCK_KEY = 0x11FE_0A11
 NOTIFY_CHANNEL = "livewall_changes"
 _CHANGES = sa.Table("changes", Change.metadata)
 _CHANGED = ("kind", "post_id", "payload", "created_at")
+# The newest changes, as many as the parameter says (built once: every batch asks).
+_NEWEST = (
+    sa.select(_CHANGES.c.post_id, _CHANGES.c.seq)
+    .order_by(_CHANGES.c.seq.desc())
+    .limit(sa.bindparam("count", type_=sa.Integer))
+)
 # Where a writing session keeps the change numbers it handed out, to publish after commit.
 _RECORDED = "livewall_changes"
 
@@ -171,8 +177,8 @@ class Store:
         DriverRows(session).insert(_CHANGES, _CHANGED, rows)
         # Change writers take turns (BEGIN IMMEDIATE, or the advisory lock on PostgreSQL), so
         # the newest rows are these: one lookup on the primary key, whatever the statistics.
-        newest = sa.select(_CHANGES.c.post_id, _CHANGES.c.seq).order_by(_CHANGES.c.seq.desc())
-        given = {int(p): int(s) for p, s in session.execute(newest.limit(len(changes)))}
+        newest = session.connection().execute(_NEWEST, {"count": len(changes)})
+        given = {int(p): int(s) for p, s in newest}
         if set(given) != {post_id for _, post_id in changes}:
             raise RuntimeError("another writer recorded changes in this transaction")
         seqs = [given[post_id] for _, post_id in changes]

@@ -63,6 +63,10 @@ class RuleSetting(SQLModel, table=True):
     value: str = Field(max_length=100)
 
 
+# Read once a batch: built once.
+_VERSION = sa.select(col(RuleSetting.value)).where(col(RuleSetting.name) == "version")
+
+
 @dataclass(frozen=True)
 class RuleSet:
     """What the console shows: each list split by where it comes from."""
@@ -76,8 +80,8 @@ class RuleSet:
 
 
 def _version(session: Session) -> int:
-    row = session.get(RuleSetting, "version")
-    return int(row.value) if row else 0
+    value = session.connection().execute(_VERSION).scalar()
+    return int(value) if value is not None else 0
 
 
 def _settings(session: Session) -> dict[str, str]:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from aggregator.draft import ROW, Draft
-from aggregator.driver_rows import DriverRows, where_in
+from aggregator.driver_rows import DriverRows, listed, where_in
 from aggregator.models import Post
 from aggregator.store import Store
 
@@ -63,9 +63,10 @@ def test_a_list_of_values_is_one_parameter_whatever_its_length(store: Store) -> 
 
     sa.event.listen(store.engine, "before_cursor_execute", record)
     with store.read() as session:
-        query = where_in(sa.select(POSTS.c.external_id), POSTS.c.external_id, wanted,
-                         sa.String(), session.get_bind().dialect)  # fmt: skip
-        found = sorted(session.execute(query).scalars())
+        dialect = session.get_bind().dialect
+        query = where_in(sa.select(POSTS.c.external_id), POSTS.c.external_id, "wanted",
+                         sa.String(), dialect)  # fmt: skip
+        found = sorted(session.execute(query, {"wanted": listed(wanted, dialect)}).scalars())
     assert found == sorted(f"p{n}" for n in range(0, 40_000, 1_000))
     ((_, parameters),) = [(s, p) for s, p in sent if "FROM posts" in s]
     assert len(parameters) == 1  # type: ignore[arg-type]
