@@ -91,8 +91,8 @@ def where_in(
         array = sa.bindparam(key, type_=sa.String)
         values = sa.func.json_each(array).table_valued("value")
         return query.where(column.in_(sa.select(values.c.value)))
-    array = sa.bindparam(key, type_=postgresql.ARRAY(item))
-    unnested = sa.func.unnest(array).table_valued("value").render_derived().alias("listed")
+    bound = sa.bindparam(key, type_=postgresql.ARRAY(item))
+    unnested = sa.func.unnest(bound).table_valued("value").render_derived().alias("listed")
     return query.join(unnested, column == unnested.c.value)
 
 

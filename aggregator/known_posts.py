@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
@@ -47,7 +48,7 @@ def stored_ids(session: Session, source: str, external_ids: Sequence[str]) -> di
 
 
 @cache
-def _ids(dialect: Dialect) -> sa.Select[tuple[str, int]]:
+def _ids(dialect: Dialect) -> sa.Select[Any]:
     query = sa.select(POSTS.c.external_id, POSTS.c.id).where(
         POSTS.c.source == sa.bindparam("source")
     )
@@ -55,12 +56,12 @@ def _ids(dialect: Dialect) -> sa.Select[tuple[str, int]]:
 
 
 @cache
-def _keyed(dialect: Dialect) -> sa.Select[tuple[int]]:
+def _keyed(dialect: Dialect) -> sa.Select[Any]:
     return where_in(sa.select(POSTS.c.id), POSTS.c.dedupe_key, "listed", TEXT, dialect)
 
 
 @cache
-def _printed(dialect: Dialect, one_network: bool) -> sa.Select[tuple[int, str, str, datetime, str]]:
+def _printed(dialect: Dialect, one_network: bool) -> sa.Select[Any]:
     """Stored posts by fingerprint since a time (with `one_network`, of another network
     than the batch's)."""
     columns = (POSTS.c.id, POSTS.c.fingerprint, POSTS.c.network, POSTS.c.created_at)
