@@ -1,8 +1,8 @@
 """New posts of a batch, judged one by one and inserted together with a few statements.
 
-Rows, their change rows and the rules' log entries are each one `executemany` through the
-driver (driver_rows.py); the ids come back by one query on (source, external id), and one more
-`executemany` gives the posts that reached the screens their sequence numbers.
+Their ids are reserved first (`reserve_ids`), so their change rows are written before them and
+each row goes in whole, change number included; rows, change rows and the rules' log entries
+are each one `executemany` through the driver (driver_rows.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from sqlmodel import Session
 
 from aggregator.draft import ROW, Draft
 from aggregator.driver_rows import DriverRows
-from aggregator.known_posts import stored_ids
 from aggregator.models import ModerationEntry, Post, utcnow
 from aggregator.moderation.rules import Decision
 from aggregator.store import Store
@@ -68,16 +67,17 @@ class NewPosts:
             return []
         waiting, self.waiting = self.waiting, []
         rows = DriverRows(session)
-        rows.insert(POSTS, ROW, (post.values() for _, post, _ in waiting))
-        given = _ids(session, waiting)
-        ids = [given[post.source, post.external_id] for _, post, _ in waiting]
+        ids = reserve_ids(session, len(waiting))
+        # The change rows first (no key ties them to the posts): each post goes in with its
+        # change number, in one statement, where an UPDATE per post would follow the insert.
+        # Not for screens (they skip "queue"): the console's queue shows a held post live.
         changes = [
             ("post" if p.visible else "queue", i) for (_, p, _), i in zip(waiting, ids, strict=True)
         ]
-        # Not for screens (they skip "queue"): the console's queue shows a held post live.
         seqs = store.add_changes(session, changes)
-        shown = [(s, i) for (k, i), s in zip(changes, seqs, strict=True) if k == "post"]
-        rows.execute_many(f"UPDATE posts SET seq = {rows.mark} WHERE id = {rows.mark}", shown)
+        for (_, post, _), post_id, seq in zip(waiting, ids, seqs, strict=True):
+            post.id, post.seq = post_id, seq if post.visible else 0
+        rows.insert(POSTS, ("id", *ROW), ((post.id, *post.values()) for _, post, _ in waiting))
         now = utcnow()
         logged = [
             (now, "rules", f"rules:{d.status}", i, d.reason)
@@ -91,15 +91,20 @@ class NewPosts:
         ]
 
 
-def _ids(
-    session: Session, waiting: list[tuple[int, Draft, Decision]]
-) -> dict[tuple[str, str], int]:
-    """The ids the store gave, by source and external id (one query per source: a batch has one)."""
-    by_source: dict[str, list[str]] = {}
-    for _, post, _ in waiting:
-        by_source.setdefault(post.source, []).append(post.external_id)
-    return {
-        (source, external_id): post_id
-        for source, external_ids in by_source.items()
-        for external_id, post_id in stored_ids(session, source, external_ids).items()
-    }
+def reserve_ids(session: Session, count: int) -> list[int]:
+    """`count` new post ids, in increasing order. PostgreSQL draws them from the column's
+    sequence; SQLite gives a row the highest id plus one, and a writing transaction holds the
+    store's only write lock from its first statement (BEGIN IMMEDIATE), so the ids after the
+    highest are free until it commits."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        highest = connection.execute(_HIGHEST).scalar() or 0
+        return list(range(highest + 1, highest + 1 + count))
+    drawn = connection.execute(_DRAWN, {"count": count}).scalars()
+    return sorted(drawn)
+
+
+_HIGHEST = sa.select(sa.func.max(POSTS.c.id))
+_DRAWN = sa.text(
+    "SELECT nextval(pg_get_serial_sequence('posts', 'id')) FROM generate_series(1, :count)"
+)

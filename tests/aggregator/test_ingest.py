@@ -263,7 +263,10 @@ def test_a_batch_of_new_posts_costs_the_same_statements_whatever_its_size(
     # The same statements, word for word: a list of values is one parameter, whatever its
     # length, so each statement is parsed and planned once (and cached) by the store. (The
     # source's row is written by the ORM: inserted first, then updated with what changed.)
-    assert len(sent) == len(first) <= 15, "\n".join(s[:100] for s in sent)
+    # Eleven on SQLite, PostgreSQL's advisory lock and notification aside; no UPDATE of the
+    # new rows (their ids are reserved, their change rows written first).
+    assert len(sent) == len(first) <= 13, "\n".join(s[:100] for s in sent)
+    assert not [s for s in sent if s.startswith("UPDATE posts")]
     assert _but_sources(sent) == _but_sources(first)
     assert (small.new, small.held, small.rejected) == (6, 2, 2)
     assert (large.new, large.held, large.rejected) == (300, 100, 100)
