@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
@@ -17,15 +18,16 @@ from sqlmodel import Session, col, select
 
 from aggregator.draft import Draft
 from aggregator.known_posts import Copied, KnownPosts
-from aggregator.language import detect_language, warm_detector
+from aggregator.language import detect_languages, warm_detector
 from aggregator.metrics import Metrics
-from aggregator.models import ModerationEntry, Post, Source, utcnow
+from aggregator.models import ModerationEntry, Post, utcnow
 from aggregator.moderation import edits, folding
 from aggregator.moderation.folding import fold
 from aggregator.moderation.recent import RecentPosts
 from aggregator.moderation.rules import PostRules
 from aggregator.new_posts import Inserted, NewPosts
 from aggregator.sanitize import clean_html, plain_text, safe_url, storable, text_to_html
+from aggregator.source_state import count_arrived, save_state
 from aggregator.store import Store
 from collectors.base import Candidate, CollectResult, SourceOptions
 
@@ -73,13 +75,27 @@ def fingerprint(author_name: str, text: str) -> str | None:
     return hashlib.sha256(f"{fold(author_name).strip()}\n{words}".encode()).hexdigest()
 
 
-def prepare(candidate: Candidate, options: SourceOptions, languages: tuple[str, ...]) -> Draft:
-    """A candidate made safe to store: sanitized HTML, plain text, language, checked URLs,
-    storable text of bounded length whatever the network sent."""
+def prepare_all(
+    candidates: Sequence[Candidate], options: SourceOptions, languages: tuple[str, ...]
+) -> list[Draft]:
+    """Each candidate made safe to store (`prepare`), with the language of those whose network
+    does not give it detected together (`detect_languages`)."""
+    drafts = [prepare(candidate, options) for candidate in candidates]
+    unknown = [draft for draft in drafts if draft.language is None]
+    found = detect_languages([draft.text for draft in unknown], languages)
+    for draft, language in zip(unknown, found, strict=True):
+        draft.language = language and language[:10]
+    return drafts
+
+
+def prepare(candidate: Candidate, options: SourceOptions) -> Draft:
+    """A candidate made safe to store: sanitized HTML, plain text, checked URLs, storable
+    text of bounded length whatever the network sent; its language if the network gave one
+    (`prepare_all` detects the others)."""
     raw_html, raw_text = storable(candidate.html, MAX_HTML), storable(candidate.text, MAX_TEXT)
     html = clean_html(raw_html) if raw_html else text_to_html(raw_text)
     text = plain_text(html) if raw_html else raw_text.strip()
-    found = candidate.language or detect_language(text, languages)
+    found = candidate.language
     author = candidate.author
     name, handle = storable(author.name, 200), storable(author.handle, 300)
     media = [
@@ -155,7 +171,7 @@ class Pipeline:
         still reads everything after its own cursor and catches up what a dropped stream missed.
         """
         report = IngestReport(options.name)
-        prepared = [prepare(c, options, self.languages) for c in result.posts]
+        prepared = prepare_all(result.posts, options, self.languages)
         metrics = self.metrics
         # One batch at a time per pipeline: the flood window follows the store's order.
         with self._lock, metrics.timed(metrics.ingest_seconds, source=options.name):
@@ -166,9 +182,10 @@ class Pipeline:
                     for external_id in result.deleted:
                         self._delete(session, options.name, external_id, report)
                     if keep_state:
-                        self._count_arrived(session, options, report)
+                        count_arrived(session, options, report.new)
                     else:
-                        self._save_state(session, options, result, next_attempt, report)
+                        save_state(session, options, result, next_attempt, report.new)
+                        report.error = None if result.error is None else str(result.error)
                     self.recent.end()
             except BaseException:
                 self.recent.drop()
@@ -298,44 +315,6 @@ class Pipeline:
         post.seq = self.store.add_change(session, kind, post_id=post.id)
         session.add(post)
         report.changes.append(post.seq)
-
-    def _count_arrived(
-        self, session: Session, options: SourceOptions, report: IngestReport
-    ) -> None:
-        # Read inside the writing transaction: a poll committing meanwhile is never undone.
-        source = session.get(Source, options.name) or Source(name=options.name, type=options.type)
-        source.last_success = utcnow()
-        source.posts_collected += report.new
-        session.add(source)
-
-    def _save_state(
-        self,
-        session: Session,
-        options: SourceOptions,
-        result: CollectResult,
-        next_attempt: datetime | None,
-        report: IngestReport,
-    ) -> None:
-        source = session.get(Source, options.name) or Source(name=options.name, type=options.type)
-        state = result.state
-        source.cursor, source.etag, source.last_modified = (
-            state.cursor,
-            state.etag,
-            state.last_modified,
-        )
-        source.extra = dict(state.extra)
-        now = utcnow()
-        source.last_attempt = source.last_success = now
-        source.next_attempt = next_attempt
-        source.posts_collected += report.new
-        if result.error is None:
-            source.consecutive_errors, source.last_error, source.last_error_kind = 0, None, None
-        else:
-            # A half-valid answer: keep what was read, say what was not, and back off.
-            source.consecutive_errors += 1
-            source.last_error, source.last_error_kind = result.error.message, result.error.kind
-            report.error = str(result.error)
-        session.add(source)
 
 
 def _outcome(candidate: Draft, outcome: str, stored: Post | Draft | Copied) -> PostOutcome:

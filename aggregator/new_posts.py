@@ -46,11 +46,10 @@ class NewPosts:
     def names(self, post: Draft) -> bool:
         """Whether the candidate may be a new post of this batch, or copy one of another
         network (the same words twice on one network are two posts)."""
-        return (
-            post.external_id in self.ids
-            or (post.dedupe_key is not None and post.dedupe_key in self.keys)
-            or bool(self.prints.get(post.fingerprint or "", set()) - {post.network})
-        )
+        if post.external_id in self.ids or (post.dedupe_key and post.dedupe_key in self.keys):
+            return True
+        networks = self.prints.get(post.fingerprint) if post.fingerprint else None
+        return networks is not None and any(n != post.network for n in networks)
 
     def add(self, index: int, post: Draft, decision: Decision) -> None:
         post.status, post.status_reason = decision.status, decision.reason

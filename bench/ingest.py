@@ -34,7 +34,7 @@ from sqlmodel import col, select
 
 from aggregator.application import Livewall
 from aggregator.draft import ROW
-from aggregator.ingest import prepare
+from aggregator.ingest import prepare_all
 from aggregator.models import Change, ModerationEntry, Post, Source
 from aggregator.settings import load_settings
 from aggregator.store import Store
@@ -172,7 +172,7 @@ def rows_of(store: Store, source: str, renamed: str) -> list[dict[str, Any]]:
 def prepared_rows(name: str) -> list[dict[str, Any]]:
     options = Options(name=name)
     batches = (candidates(b * PER_BATCH, name) for b in range(BATCHES))
-    return [prepare(c, options, ("fr", "en")).row() for batch in batches for c in batch]
+    return [draft.row() for batch in batches for draft in prepare_all(batch, options, ("fr", "en"))]
 
 
 def forget(store: Store, *sources: str) -> None:
