@@ -53,7 +53,7 @@ class DriverRows:
         self, table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
     ) -> list[tuple[Any, ...]]:
         """The rows' values as the driver takes them."""
-        converted = _processors(self.dialect, table, tuple(columns))
+        converted, shared = _processors(self.dialect, table, tuple(columns))
         if not converted:
             return [tuple(row) for row in rows]
         out = []
@@ -64,7 +64,7 @@ class DriverRows:
                 value = values[index]
                 if value is None:  # NULL whatever the type
                     continue
-                if value == [] or value == {}:
+                if index in shared and (value == [] or value == {}):
                     if index not in empty:
                         empty[index] = process(value)
                     values[index] = empty[index]
@@ -104,10 +104,16 @@ def listed(values: Iterable[Any], dialect: Dialect) -> Any:
 @cache
 def _processors(
     dialect: Dialect, table: sa.Table, columns: tuple[str, ...]
-) -> tuple[tuple[int, Processor], ...]:
-    """The columns whose values need converting, with their types' bind processors."""
-    found = (
-        (index, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-        for index, name in enumerate(columns)
-    )
-    return tuple((index, process) for index, process in found if process is not None)
+) -> tuple[tuple[tuple[int, Processor], ...], frozenset[int]]:
+    """The columns whose values need converting, with their types' bind processors, and
+    those of JSON columns (whose empty values are converted once). SQLite's booleans go as
+    they are: the driver stores a bool as the integer its processor would make of it."""
+    found = []
+    for index, name in enumerate(columns):
+        kind = table.c[name].type
+        process = kind.dialect_impl(dialect).bind_processor(dialect)
+        if process is None or (dialect.name == "sqlite" and isinstance(kind, sa.Boolean)):
+            continue
+        found.append((index, process))
+    json = frozenset(i for i, _ in found if isinstance(table.c[columns[i]].type, sa.JSON))
+    return tuple(found), json
