@@ -387,7 +387,9 @@ async def _contents_lead_to_their_part(page: Any) -> None:
     top = f"document.querySelector('{target}').getBoundingClientRect().top"
     assert abs(await page.evaluate(top)) < 2
     await page.mouse.wheel(0, 400)
-    await page.wait_for_function(f"{top} < -300")
+    # A function, as the other browser tests give it: an expression is evaluated with eval()
+    # whenever the condition is not true at once, which the page's CSP refuses.
+    await page.wait_for_function(f"() => {top} < -300")
     heading = f"document.querySelector('{target} .d-part-head').getBoundingClientRect().top"
     assert abs(await page.evaluate(heading)) < 2
 
