@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import anyio
@@ -271,3 +273,87 @@ async def test_undo_reaches_the_other_process(
     finally:
         store.dispose()
     assert post is not None and post.status == "pending"
+
+
+# --- behind a balancer: the README's nginx upstream for several `serve`, the guide's location --
+
+
+def balancer_config(upstreams: list[str], port: int, directory: Path) -> str:
+    """nginx.conf with the README's `upstream` block for N `serve` services (their addresses
+    put in) and deploy/nginx.conf's `location /` as the guide installs it, on plain HTTP at
+    127.0.0.1 (TLS through nginx: tests/test_proxies.py). Each request's upstream is logged."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```nginx\n(upstream livewall \{.*?\n\})\n```", readme, re.DOTALL)
+    assert block is not None, "README.md no longer shows the balancer's upstream block"
+    upstream = re.sub(r"\n\s*server [^\n]*", "", block[1]).replace(
+        "{", "{" + "".join(f"\n    server {address};" for address in upstreams), 1
+    )
+    site = (REPO / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    location = re.search(r"\n    location / \{.*?\n    \}", site, re.DOTALL)
+    assert location is not None, "deploy/nginx.conf no longer has its `location /` block"
+    return (
+        f"pid {directory}/nginx.pid;\nerror_log {directory}/error.log;\nevents {{}}\n"
+        f"http {{\n  log_format upstreams '$request_method $uri $upstream_addr';\n"
+        f"  access_log {directory}/access.log upstreams;\n  {upstream}\n"
+        f"  server {{\n    listen 127.0.0.1:{port};{location[0]}\n  }}\n}}\n"
+    )
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@contextmanager
+def nginx_in_front(pair: Pair, directory: Path) -> Iterator[str]:
+    """nginx balancing the pair's two web processes; its base URL."""
+    port = free_port()
+    upstreams = [pair.first.url.removeprefix("http://"), pair.second.url.removeprefix("http://")]
+    config = directory / "nginx.conf"
+    config.write_text(balancer_config(upstreams, port, directory), encoding="utf-8")
+    command = ["nginx", "-p", str(directory), "-c", str(config)]
+    checked = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, checked.stderr
+    process = subprocess.Popen([*command, "-g", "daemon off;"], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not listening(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise AssertionError(f"nginx did not listen: {process.communicate()[1]}")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
+@pytest.mark.anyio
+async def test_behind_a_balancer_a_screen_sees_what_a_moderator_decided_on_another_process(
+    pair: Pair, tmp_path: Path
+) -> None:
+    """One address for everyone, as the README sets it up: the screen's stream stays on one
+    process (least_conn sends the next requests to the other), the moderator's login, the
+    webhook and the decision go to the other one, and the post reaches the screen."""
+    received: list[str] = []
+    with nginx_in_front(pair, tmp_path) as base:
+        async with httpx.AsyncClient(base_url=base, timeout=20) as client:
+            with anyio.fail_after(60):  # it arrives, or the test fails; no timing asserted
+                async with client.stream("GET", "/wall/hall/events", timeout=None) as stream:
+                    lines = stream.aiter_lines()
+                    assert "event: hello" in [await anext(lines) for _ in range(2)]
+                    post_id = await held_post(client, "li-balancer", "Le mot du maire, via nginx")
+                    csrf = await login(client, "marie")
+                    answer = await decide(client, csrf, post_id)
+                    assert answer.status_code == 200, answer.text
+                    async for line in lines:
+                        received.append(line)
+                        if "via nginx" in line:
+                            break
+    assert "event: post" in received
+    served = dict(
+        line.split(" ", 1)[1].rsplit(" ", 1)
+        for line in (tmp_path / "access.log").read_text(encoding="utf-8").splitlines()
+    )
+    assert served["/wall/hall/events"] != served["/console/api/decide"], served
