@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -348,3 +349,43 @@ def test_a_flood_within_one_batch_is_held(livewall: Livewall) -> None:
         "pending",
         "pending",
     ]
+
+
+def test_two_writers_at_once_get_their_own_ids_and_change_numbers(database_url: str) -> None:
+    """Two processes' pipelines (two stores on one database) ingesting batches at the same
+    instant: ids are reserved under each one's write (SQLite's lock, PostgreSQL's sequence),
+    so no post is lost or doubled and each shown post carries its own change number."""
+    stores = [Store(database_url), Store(database_url)]
+    pipes = [Pipeline(store, Rules(mode="post"), ("fr", "en")) for store in stores]
+    start = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def write(number: int) -> None:
+        try:
+            start.wait()
+            for batch in range(6):
+                posts = [
+                    candidate(f"w{number}-{batch}-{i}", f"Message {i} du lot {batch}, {number}")
+                    for i in range(40)
+                ]
+                pipes[number].ingest(source(f"relais{number}"), result(*posts))
+        except BaseException as error:  # reported by the test, not lost in the thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    for store in stores[1:]:
+        store.dispose()
+    assert failures == []
+    stored = posts(stores[0])
+    assert len(stored) == len({p.id for p in stored}) == 480
+    assert sorted(p.external_id for p in stored) == sorted(
+        f"w{n}-{b}-{i}" for n in range(2) for b in range(6) for i in range(40)
+    )
+    with stores[0].read() as session:
+        shown = {c.post_id: c.seq for c in session.exec(select(Change)) if c.kind == "post"}
+    assert {p.id: p.seq for p in stored} == shown
+    stores[0].dispose()
