@@ -141,7 +141,8 @@ async def test_an_older_tv_browser_without_relative_time_format_still_runs(
     await page.add_init_script("delete Intl.RelativeTimeFormat")  # as on Chromium < 71
     await page.goto(f"{server.url}/wall/hall")
     await page.wait_for_function(
-        "[...document.querySelectorAll('.post time')].some(t => /^il y a \\d+ min$/.test(t.textContent))"
+        "() => [...document.querySelectorAll('.post time')]"
+        ".some(t => /^il y a \\d+ min$/.test(t.textContent))"
     )
     post_id = ingest_one(wall_app, "vieux-tv", "Toujours en vie sur un vieux téléviseur")
     decide(wall_app.store, post_id, "approve", "marie")

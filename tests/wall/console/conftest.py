@@ -52,7 +52,7 @@ async def browser_login(page: Any, base: str, name: str, password: str = PASSWOR
     """Log in as a person does, with the keyboard only: the name field has the focus."""
     await page.goto(f"{base}/console/login")
     # Autofocus lands a moment after "load" on a busy machine: type only once it has.
-    await page.wait_for_function("document.activeElement?.name === 'name'", timeout=5000)
+    await page.wait_for_function("() => document.activeElement?.name === 'name'", timeout=5000)
     await page.keyboard.type(name)
     await page.keyboard.press("Tab")
     await page.keyboard.type(password)

@@ -68,7 +68,7 @@ async def test_a_slide_scheduled_from_the_console_is_previewed_and_shown(
     await wall.goto(f"{server.url}/wall/hall")
     await wall.wait_for_selector(".slide.with-image:not([hidden])", timeout=10000)
     await wall.wait_for_function(
-        "document.querySelector('.slide-image').naturalWidth > 0", timeout=3000
+        "() => document.querySelector('.slide-image').naturalWidth > 0", timeout=3000
     )
     assert await wall.inner_text(".slide-label") == "MERCI À NOTRE PARTENAIRE"
     await wall.wait_for_timeout(900)  # the arrival animation ends

@@ -58,7 +58,7 @@ async def test_an_announcement_with_its_image_comes_and_goes_on_an_open_wall(
     started = await announce(console, live_server.url, text, media_path("coffee.jpg"), 1)
     await wall.wait_for_selector(SHOWN, timeout=1000)
     await wall.wait_for_function(
-        "document.querySelector('.announcement-image').naturalWidth > 0", timeout=1000
+        "() => document.querySelector('.announcement-image').naturalWidth > 0", timeout=1000
     )
     shown_after = time.monotonic() - started
     assert await wall.inner_text(".announcement-text") == text
