@@ -101,20 +101,22 @@ class KnownPosts:
 
     def find(self, post: Draft) -> Post | None:
         """The stored post this candidate is (the oldest, when its id and key name two)."""
-        found = [self.by_id.get(post.external_id)]
-        if post.dedupe_key:
-            found.append(self.by_key.get(post.dedupe_key))
-        return min((p for p in found if p is not None), key=_id, default=None)
+        found = self.by_id.get(post.external_id)
+        keyed = self.by_key.get(post.dedupe_key) if post.dedupe_key else None
+        if keyed is None or (found is not None and _id(found) <= _id(keyed)):
+            return found
+        return keyed
 
     def crosspost(self, post: Draft) -> Copied | None:
         """The stored post of another network this one is a copy of, if any."""
-        if post.fingerprint is None:
+        copies = self.by_fingerprint.get(post.fingerprint) if post.fingerprint else None
+        if not copies:  # the usual case: checked before any date arithmetic
             return None
         since = post.created_at - CROSSPOST_WINDOW
         return next(
             (
                 other
-                for other in self.by_fingerprint.get(post.fingerprint, ())
+                for other in copies
                 if other.network != post.network and other.created_at >= since
             ),
             None,
