@@ -232,8 +232,7 @@ class Pipeline:
         self, inserted: list[Inserted], report: IngestReport, outcomes: list[PostOutcome | None]
     ) -> None:
         for row in inserted:
-            post = row.post
-            post.id, post.seq = row.post_id, row.seq if post.visible else 0
+            post = row.post  # its id and change number given by NewPosts.insert
             report.new += 1
             report.held += bool(post.status_reason) and post.status == "pending"
             report.rejected += bool(post.status_reason) and post.status == "rejected"
