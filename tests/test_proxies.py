@@ -5,13 +5,10 @@ every other line is the file the guide installs."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +20,7 @@ from aggregator.store import Store
 from tests.builders import candidate, result, source
 from tests.conftest import LiveServer, SettingsFactory
 from tests.recipes import REPO
+from tests.wall.processes import free_port, running
 
 pytestmark = pytest.mark.slow
 DEPLOY = REPO / "deploy"
@@ -34,22 +32,6 @@ needs_nginx = pytest.mark.skipif(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for_port(port: int, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and process.poll() is None:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"the proxy did not listen on {port}: {process.communicate()[1]}")
-
-
 @pytest.fixture
 def wall(store: Store, make_settings: SettingsFactory) -> Iterator[tuple[Livewall, str]]:
     """A post-moderated livewall served by uvicorn: (the app, host:port)."""
@@ -57,24 +39,6 @@ def wall(store: Store, make_settings: SettingsFactory) -> Iterator[tuple[Livewal
     server = LiveServer(app).start()
     yield app, f"127.0.0.1:{server.port}"
     server.stop()
-
-
-@contextlib.contextmanager
-def running(command: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[None]:
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
-    )
-    try:
-        wait_for_port(port, process)
-        yield
-    finally:
-        # A proxy waits for open streams to end before it stops: give it a moment, no more.
-        process.terminate()
-        try:
-            process.wait(timeout=3)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def stream_through(base: str, app: Livewall) -> list[str]:

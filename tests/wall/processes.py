@@ -1,13 +1,16 @@
-"""A real `livewall` process on a free loopback port, for the tests of starting and stopping."""
+"""Real processes on free loopback ports: `livewall` itself, for the tests of starting and
+stopping, and the servers tests put in front of it (`running`)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,6 +23,35 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and process.poll() is None:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"{process.args} did not listen on {port}: {process.communicate()[1]}")
+
+
+@contextlib.contextmanager
+def running(command: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[None]:
+    """A server (a proxy, say) started with `command`, once it listens on `port`."""
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        wait_for_port(port, process)
+        yield
+    finally:
+        # A proxy waits for open streams to end before it stops: give it a moment, no more.
+        process.terminate()
+        try:
+            process.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
 def write_config(folder: Path, extra: str = "", sources: str = "") -> Path:

@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from aggregator.store import Store
 from collectors.webhook import sign
 from tests.conftest import PG_URL
 from tests.wall.console.conftest import PASSWORD, login
+from tests.wall.processes import free_port, running
 
 # Real processes, each loading the language models. Under pytest-xdist (--dist loadgroup) the
 # module asks for one worker, so its servers start once per store (see the Makefile's `test`).
@@ -87,12 +87,6 @@ def test_several_processes_without_the_secret_key_is_one_line_and_a_failure(
     ]
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "livewall.db").exists()  # refused before touching the store
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Serving:
@@ -314,11 +308,6 @@ def caddy_config(upstreams: list[str], port: int) -> str:
     return "{\n\tadmin off\n\tauto_https off\n}\n\n" + site + "\n"
 
 
-def listening(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
 @contextmanager
 def balancer(kind: str, pair: Pair, directory: Path) -> Iterator[str]:
     """nginx or Caddy balancing the pair's two web processes; its base URL."""
@@ -335,22 +324,8 @@ def balancer(kind: str, pair: Pair, directory: Path) -> Iterator[str]:
     else:
         config.write_text(caddy_config(upstreams, port), encoding="utf-8")
         command = ["caddy", "run", "--config", str(config), "--adapter", "caddyfile"]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        deadline = time.monotonic() + 20
-        while not listening(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise AssertionError(f"{kind} did not listen: {process.communicate()[1]}")
-            time.sleep(0.05)
+    with running(command, port, env):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)  # a proxy waits for open streams: a moment, no more
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 @pytest.mark.parametrize("kind", ["nginx", "caddy"])
