@@ -28,9 +28,8 @@ run: $(STAMP)
 	$(BIN)/livewall run
 
 # On every core (pytest-xdist); a module whose fixtures are costly to set up asks to stay on
-# one worker (xdist_group; pytest 9.2 ignores it until pytest-xdist#1386 is fixed, and the
-# module's fixtures are then set up once per worker). PYTEST_WORKERS=0 runs in this process;
-# PYTEST_ARGS adds options.
+# one worker (xdist_group; hence pytest < 9.2, which ignores it: pytest-xdist#1386).
+# PYTEST_WORKERS=0 runs in this process; PYTEST_ARGS adds options.
 PYTEST_WORKERS ?= auto
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)

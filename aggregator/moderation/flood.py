@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 from difflib import SequenceMatcher
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import pairwise
 from zlib import crc32
 
@@ -31,7 +31,11 @@ _NOISE = re.compile(r"https?://\S+|[#@][\w.@-]+|\d+|[^\w\s]")
 # Pairs of words sketched per text, and how many of those two texts must share to be compared
 # (flood.sketch); a pair of two common words (« de la », "of the") is never sketched.
 SKETCH, SHARED = 8, 2
-_COMMON = frozenset(fold(word) for words in COMMON_WORDS.values() for word in words)
+
+
+@cache  # folding builds its table (a few tenths of a second): at the first post, not at import
+def _common() -> frozenset[str]:
+    return frozenset(fold(word) for words in COMMON_WORDS.values() for word in words)
 
 
 @lru_cache(maxsize=1024)  # a new post's: for the rule, then for the window
@@ -53,8 +57,8 @@ def sketch(words: str, seed: int) -> frozenset[int]:
     sentences, share almost none. With a seed drawn when a process starts, nobody writing
     copies can know which words to change.
     """
-    every = words.split()
-    pairs = {f"{a} {b}" for a, b in pairwise(every) if a not in _COMMON or b not in _COMMON}
+    every, common = words.split(), _common()
+    pairs = {f"{a} {b}" for a, b in pairwise(every) if a not in common or b not in common}
     hashes = [crc32(pair.encode(), seed) for pair in pairs or every]
     hashes.sort()
     return frozenset(hashes[:SKETCH])

@@ -34,7 +34,7 @@ async def test_approve_then_retract_by_key_reaches_an_open_wall(
 
     started = time.monotonic()
     await console.keyboard.press("a")
-    await wall.wait_for_selector(f"#post-{newest}", state="attached", timeout=1000)
+    await wall.wait_for_selector(f"#post-{newest}", state="attached", timeout=5000)
     shown_after = time.monotonic() - started
     await console.wait_for_selector(f"#item-{newest}", state="detached")
     assert await console.get_attribute(f"#item-{second}", "class") == "item status-pending current"
@@ -43,7 +43,7 @@ async def test_approve_then_retract_by_key_reaches_an_open_wall(
     await console.wait_for_selector(f"#item-{newest}.current")
     started = time.monotonic()
     await console.keyboard.press("h")
-    await wall.wait_for_selector(f"#post-{newest}", state="detached", timeout=1000)
+    await wall.wait_for_selector(f"#post-{newest}", state="detached", timeout=5000)
     hidden_after = time.monotonic() - started
     with livewall.store.read() as session:
         post = session.get(Post, newest)
@@ -54,6 +54,7 @@ async def test_approve_then_retract_by_key_reaches_an_open_wall(
     await context.close()
 
 
+@pytest.mark.both_stores
 async def test_two_moderators_see_each_other_and_cannot_decide_twice(
     live_server: LiveServer,
     livewall: Livewall,

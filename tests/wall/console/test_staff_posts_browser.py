@@ -56,7 +56,7 @@ async def test_an_announcement_with_its_image_comes_and_goes_on_an_open_wall(
 
     text = "Le dîner est servi au niveau 4 — salle Jacques-Cartier"
     started = await announce(console, live_server.url, text, media_path("coffee.jpg"), 1)
-    await wall.wait_for_selector(SHOWN, timeout=1000)
+    await wall.wait_for_selector(SHOWN, timeout=5000)
     await wall.wait_for_function(
         "() => document.querySelector('.announcement-image').naturalWidth > 0", timeout=1000
     )
@@ -71,13 +71,13 @@ async def test_an_announcement_with_its_image_comes_and_goes_on_an_open_wall(
 
     # Its time ends (one minute, on the screen's clock): it leaves without any server event.
     await wall.clock.fast_forward(61_000)
-    await wall.wait_for_selector(".announcement", state="detached", timeout=1000)
+    await wall.wait_for_selector(".announcement", state="detached", timeout=5000)
 
     started = await announce(console, live_server.url, "Pause café", media_path("crowd.jpg"), 30)
-    await wall.wait_for_selector(SHOWN, timeout=1000)
+    await wall.wait_for_selector(SHOWN, timeout=5000)
     took_down = time.monotonic()
     await console.locator("button[value=clear]").first.click()
-    await wall.wait_for_selector(".announcement", state="detached", timeout=1000)
+    await wall.wait_for_selector(".announcement", state="detached", timeout=5000)
     cleared_after = time.monotonic() - took_down
     assert problems == []
     print(f"shown with its image after {shown_after:.3f} s, cleared after {cleared_after:.3f} s")
