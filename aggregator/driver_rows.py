@@ -25,6 +25,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlmodel import Session
 
+from aggregator.models import UTCDateTime, sqlite_moment
+
 Processor = Callable[[Any], Any]
 
 
@@ -52,26 +54,37 @@ class DriverRows:
     def bound(
         self, table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
     ) -> list[tuple[Any, ...]]:
-        """The rows' values as the driver takes them."""
-        converted, shared = _processors(self.dialect, table, tuple(columns))
+        """The rows' values as the driver takes them, converted column by column (a batch's
+        rows turned into columns and back by `zip`, in C)."""
+        converted, json_columns = _processors(self.dialect, table, tuple(columns))
         if not converted:
             return [tuple(row) for row in rows]
-        out = []
-        empty: dict[int, Any] = {}  # an empty list or object, converted once per column
-        for row in rows:
-            values = list(row)
-            for index, process in converted:
-                value = values[index]
-                if value is None:  # NULL whatever the type
-                    continue
-                if index in shared and (value == [] or value == {}):
-                    if index not in empty:
-                        empty[index] = process(value)
-                    values[index] = empty[index]
-                else:
-                    values[index] = process(value)
-            out.append(tuple(values))
-        return out
+        values: list[Sequence[Any]] = list(zip(*rows, strict=True))
+        if not values:
+            return []
+        for index, process in converted:
+            values[index] = _column(values[index], process, index in json_columns)
+        return list(zip(*values, strict=True))
+
+
+def _column(values: Sequence[Any], process: Processor, json: bool) -> list[Any]:
+    """One column's values converted; NULL stays NULL whatever the type. A JSON column's
+    empty lists and objects (most rows' media, hashtags) are converted once each."""
+    if not json:
+        return [None if value is None else process(value) for value in values]
+    empty: dict[type, Any] = {}
+    out: list[Any] = []
+    for value in values:
+        if value is None:
+            out.append(None)
+        elif value == [] or value == {}:
+            kind = type(value)
+            if kind not in empty:
+                empty[kind] = process(value)
+            out.append(empty[kind])
+        else:
+            out.append(process(value))
+    return out
 
 
 def where_in(
@@ -111,7 +124,9 @@ def _processors(
     found = []
     for index, name in enumerate(columns):
         kind = table.c[name].type
-        process = kind.dialect_impl(dialect).bind_processor(dialect)
+        process: Processor | None = kind.dialect_impl(dialect).bind_processor(dialect)
+        if dialect.name == "sqlite" and isinstance(kind, UTCDateTime):
+            process = sqlite_moment  # the same text, without two Python-level steps
         if process is None or (dialect.name == "sqlite" and isinstance(kind, sa.Boolean)):
             continue
         found.append((index, process))

@@ -29,6 +29,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+def sqlite_moment(value: datetime) -> str:
+    """What `UTCDateTime` stores on SQLite — SQLAlchemy's text, microseconds always written —
+    made by C calls alone: the ingest converts thousands a second (test_driver_rows.py holds
+    the two to the same text)."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 from sqlmodel import col, select
 
 from aggregator.draft import ROW, Draft
 from aggregator.driver_rows import DriverRows, listed, where_in
-from aggregator.models import Post
+from aggregator.models import Post, UTCDateTime, sqlite_moment
 from aggregator.store import Store
 
 POSTS = sa.Table("posts", Post.metadata)
@@ -37,6 +39,8 @@ def test_every_kind_of_value_reads_back_as_the_model_wrote_it(store: Store) -> N
               pending_edit={"text": "corrigé"}, text="L'élu a dit « bonjour » 🎉",
               deleted_at=datetime(2026, 5, 13, 15, 0, tzinfo=UTC)),
         draft("b", text="", language=None, likes=3),
+        draft("c", media=[], hashtags=[], pending_edit={}),  # empty JSON, converted once
+        draft("d", hashtags=["x"], pending_edit={"text": "d"}),
     ]  # fmt: skip
     with store.write() as session:
         DriverRows(session).insert(POSTS, ROW, [post.values() for post in sent])
@@ -70,3 +74,22 @@ def test_a_list_of_values_is_one_parameter_whatever_its_length(store: Store) -> 
     assert found == sorted(f"p{n}" for n in range(0, 40_000, 1_000))
     ((_, parameters),) = [(s, p) for s, p in sent if "FROM posts" in s]
     assert len(parameters) == 1  # type: ignore[arg-type]
+
+
+def test_sqlite_moments_are_the_text_sqlalchemy_would_store() -> None:
+    """The ingest's shortcut for UTCDateTime on SQLite writes what the type itself writes:
+    the stored text is compared and sorted as text, so one character off would misorder."""
+    dialect = sqlite.dialect()
+    column = UTCDateTime()
+    through_type = column.dialect_impl(dialect).bind_processor(dialect)
+    assert through_type is not None
+    montreal = timezone(timedelta(hours=-5))
+    for moment in (
+        datetime(2026, 11, 25, 8, 0, tzinfo=UTC),  # no microseconds: still written
+        datetime(2026, 11, 25, 8, 0, 0, 7, tzinfo=UTC),
+        datetime(2026, 11, 24, 23, 59, 59, 999999, tzinfo=montreal),  # the next day in UTC
+        datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC),
+    ):
+        assert sqlite_moment(moment) == through_type(moment)
+    with pytest.raises(ValueError, match="naive"):
+        sqlite_moment(datetime(2026, 11, 25, 8, 0))
