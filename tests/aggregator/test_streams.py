@@ -142,7 +142,7 @@ def source(store: Store) -> Source:
     return found
 
 
-async def test_a_streamed_post_is_stored_within_a_second_without_moving_the_cursor(
+async def test_a_streamed_post_is_stored_as_it_arrives_without_moving_the_cursor(
     runner: StreamRunner, mastodon: StreamingMastodon, store: Store
 ) -> None:
     mastodon.post(2)
