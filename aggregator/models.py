@@ -158,6 +158,13 @@ class ModerationEntry(SQLModel, table=True):
     detail: str | None = None
 
 
+# The log as rows written together (driver_rows.DriverRows), by the pipeline's rules and by
+# moderators' decisions: an entry's id is never needed, so none is read back per row.
+MODERATION_LOG = sa.Table("moderation_log", ModerationEntry.metadata)
+LOGGED = ("at", "actor", "action", "post_id", "detail")
+LogRow = tuple[datetime, str, str, int | None, str | None]
+
+
 class User(SQLModel, table=True):
     __tablename__ = "users"
 

@@ -14,13 +14,11 @@ from sqlmodel import Session
 
 from aggregator.draft import ROW, Draft
 from aggregator.driver_rows import DriverRows
-from aggregator.models import ModerationEntry, Post, utcnow
+from aggregator.models import LOGGED, MODERATION_LOG, Post, utcnow
 from aggregator.moderation.rules import Decision
 from aggregator.store import Store
 
 POSTS = sa.Table("posts", Post.metadata)  # the model's own table, from its metadata
-LOG = sa.Table("moderation_log", ModerationEntry.metadata)
-_LOGGED = ("at", "actor", "action", "post_id", "detail")
 
 
 @dataclass(frozen=True)
@@ -83,7 +81,7 @@ class NewPosts:
             for (_, _, d), i in zip(waiting, ids, strict=True)
             if d.reason
         ]
-        rows.insert(LOG, _LOGGED, logged)
+        rows.insert(MODERATION_LOG, LOGGED, logged)
         return [
             Inserted(index, post, post_id, seq)
             for (index, post, _), post_id, seq in zip(waiting, ids, seqs, strict=True)

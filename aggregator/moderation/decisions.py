@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from aggregator.models import ModerationEntry, Post, utcnow
+from aggregator.driver_rows import DriverRows
+from aggregator.models import LOGGED, MODERATION_LOG, LogRow, Post, utcnow
 from aggregator.moderation import edits
 from aggregator.store import Store
 
@@ -82,11 +83,11 @@ def decide(
     `expected_version` is the version the moderator saw (`edits.version`): a post edited at
     its source since then is refused, so nobody approves words they have not read.
     """
-    _check_action(action)
-    with store.write() as session:
-        return _decide_in(
-            store, session, (post_id, expected_status, expected_version), action, actor
-        )
+    wanted = (post_id, expected_status, expected_version)
+    outcomes, refused = decide_all(store, [wanted], action, actor)
+    if refused:
+        raise refused[post_id]
+    return outcomes[0]
 
 
 def decide_all(
@@ -96,26 +97,58 @@ def decide_all(
     one that no longer applies is refused alone (its error, by post id), the others decided.
 
     One transaction rather than one per post: a selection of twenty waited twenty times for
-    the store's writer's turn while webhooks were arriving. A post no screen ever sees gets a
-    change for the other moderators' queues, in the same transaction.
+    the store's writer's turn while webhooks were arriving. Its posts are read with one query
+    and their changes recorded together (`_record`): a handful of statements whatever its size.
     """
     _check_action(action)
-    outcomes: list[Outcome] = []
+    decided: list[Decided] = []
     refused: dict[int, ModerationError] = {}
     with store.write() as session:
+        posts = _load(session, [post_id for post_id, _, _ in wanted])
         for one in wanted:
             try:  # every refusal is raised before the post is touched: nothing to undo
-                outcomes.append(_decide_in(store, session, one, action, actor))
+                decided.append(_decide_in(session, posts.get(one[0]), one, action, actor))
             except ModerationError as exc:
                 refused[one[0]] = exc
-        _tell_queues(store, session, outcomes)
+        outcomes = _record(store, session, decided)
     return outcomes, refused
 
 
-def _tell_queues(store: Store, session: Session, outcomes: list[Outcome]) -> None:
-    """The posts no screen saw change get a change all the same, for the moderators' queues."""
-    quiet = dict.fromkeys(outcome.post_id for outcome in outcomes if outcome.seq is None)
-    store.add_changes(session, [("queue", post_id) for post_id in quiet])
+@dataclass(frozen=True)
+class Decided:
+    """One decision taken in the transaction, its change not recorded yet."""
+
+    post: Post
+    action: str
+    status: str  # the post's, right after this decision
+    shown: bool  # whether screens showed the post before it, or show it after
+    previous: dict[str, object]
+    logged: LogRow
+
+
+def _load(session: Session, ids: list[int]) -> dict[int, Post]:
+    """The selection's posts, read with one query (and kept by the session for the rest)."""
+    found = session.exec(select(Post).where(col(Post.id).in_(set(ids)))).all()
+    return {post.id: post for post in found if post.id is not None}
+
+
+def _record(store: Store, session: Session, decided: list[Decided]) -> list[Outcome]:
+    """The changes of what was decided, one per post: screens get one for each post they
+    showed or now show (`post` or `remove`, as it is now), the moderators' queues one for
+    each other post. Each post's new change number goes in with its new state."""
+    seen = {d.post.id: d.post for d in decided if d.shown and d.post.id is not None}
+    quiet = dict.fromkeys(d.post.id for d in decided if d.post.id not in seen)
+    changes = [("post" if post.visible else "remove", post_id) for post_id, post in seen.items()]
+    for post, seq in zip(seen.values(), store.add_changes(session, changes), strict=True):
+        post.seq = seq
+        session.add(post)
+    store.add_changes(session, [("queue", post_id) for post_id in quiet if post_id is not None])
+    DriverRows(session).insert(MODERATION_LOG, LOGGED, [d.logged for d in decided])
+    return [
+        Outcome(d.post.id, d.action, d.status, d.post.seq if d.shown else None, d.previous)
+        for d in decided
+        if d.post.id is not None
+    ]
 
 
 def _check_action(action: str) -> None:
@@ -123,21 +156,20 @@ def _check_action(action: str) -> None:
         raise ModerationError(f"unknown action {action!r}", status=400)
 
 
-def _decide_in(store: Store, session: Session, wanted: Wanted, action: str, actor: str) -> Outcome:
+def _decide_in(
+    session: Session, post: Post | None, wanted: Wanted, action: str, actor: str
+) -> Decided:
     post_id, expected_status, expected_version = wanted
-    post = session.get(Post, post_id)
     if post is None:
         raise ModerationError(f"post {post_id} does not exist", status=404)
     if expected_version is not None and edits.version(post) != expected_version:
         raise ModerationError(
             f"post {post_id} was edited at its source since it was shown", kind="edited"
         )
-    return _apply(store, session, post, action, actor, expected_status)
+    return _apply(session, post, action, actor, expected_status)
 
 
-def _apply(
-    store: Store, session: Session, post: Post, action: str, actor: str, expected: str | None
-) -> Outcome:
+def _apply(session: Session, post: Post, action: str, actor: str, expected: str | None) -> Decided:
     if expected is not None and post.status != expected:
         raise ModerationError(
             f"post {post.id} is already {post.status} (by {post.decided_by or 'the rules'})"
@@ -162,20 +194,8 @@ def _apply(
         name, value = FLAGS[action]
         setattr(post, name, value)
     session.add(post)
-    session.add(ModerationEntry(at=utcnow(), actor=actor, action=action, post_id=post.id))
-    seq = _screen_change(store, session, post, was_visible)
-    assert post.id is not None
-    return Outcome(post.id, action, post.status, seq, previous)
-
-
-def _screen_change(store: Store, session: Session, post: Post, was_visible: bool) -> int | None:
-    """The change screens get when a post appears, changes or leaves; None if they never saw it."""
-    if not (was_visible or post.visible):
-        return None
-    session.flush()
-    post.seq = store.add_change(session, "post" if post.visible else "remove", post_id=post.id)
-    session.add(post)
-    return post.seq
+    logged = (utcnow(), actor, action, post.id, None)
+    return Decided(post, action, post.status, was_visible or post.visible, previous, logged)
 
 
 def restore(store: Store, outcome: Outcome, actor: str) -> Outcome:
@@ -188,30 +208,22 @@ def restore(store: Store, outcome: Outcome, actor: str) -> Outcome:
 
 def restore_all(store: Store, outcomes: list[Outcome], actor: str) -> list[Outcome]:
     """Undo decisions, the last first, in one transaction: what was restored (a post pruned
-    since is skipped, the others restored). A post no screen sees gets a change for the other
-    moderators' queues."""
+    since is skipped, the others restored), with its changes recorded as a decision's are."""
     with store.write() as session:
+        posts = _load(session, [outcome.post_id for outcome in outcomes])
         restored = [
-            done
+            _restore_in(session, post, outcome, actor)
             for outcome in reversed(outcomes)
-            if (done := _restore_in(store, session, outcome, actor)) is not None
+            if (post := posts.get(outcome.post_id)) is not None
         ]
-        _tell_queues(store, session, restored)
-    return restored
+        return _record(store, session, restored)
 
 
-def _restore_in(store: Store, session: Session, outcome: Outcome, actor: str) -> Outcome | None:
-    post = session.get(Post, outcome.post_id)
-    if post is None:
-        return None
+def _restore_in(session: Session, post: Post, outcome: Outcome, actor: str) -> Decided:
     was_visible = post.visible
     for name, value in outcome.previous.items():
         setattr(post, name, value)
     session.add(post)
-    session.add(
-        ModerationEntry(
-            at=utcnow(), actor=actor, action="undo", post_id=post.id, detail=outcome.action
-        )
-    )
-    seq = _screen_change(store, session, post, was_visible)
-    return Outcome(outcome.post_id, "undo", str(outcome.previous["status"]), seq, {})
+    logged = (utcnow(), actor, "undo", post.id, outcome.action)
+    status = str(outcome.previous["status"])
+    return Decided(post, "undo", status, was_visible or post.visible, {}, logged)

@@ -17,6 +17,7 @@ from aggregator.moderation.decisions import (
 )
 from aggregator.moderation.rules import Rules
 from aggregator.store import Store
+from tests.aggregator.test_ingest import statements
 from tests.builders import candidate, result, source
 
 
@@ -158,3 +159,19 @@ def test_undo_of_a_selection_skips_a_post_pruned_since(store: Store) -> None:
     with pytest.raises(ModerationError) as missing:
         restore(store, outcomes[1], "marie")
     assert missing.value.status == 404
+
+
+def test_a_selection_takes_as_many_statements_whatever_its_size(store: Store) -> None:
+    """One query reads the selection's posts and their changes go in together: twenty posts
+    cost the store the statements two do (an executemany counts once)."""
+    ids = held_posts(store, 22)
+    sent = statements(store)
+    decide_all(store, [(i, "pending", None) for i in ids[:2]], "approve", "marie")
+    two = len(sent)
+    outcomes, _ = decide_all(store, [(i, "pending", None) for i in ids[2:]], "approve", "marie")
+    assert len(sent) - two == two
+    assert [kind for kind, _ in changes(store)] == ["post"] * 22
+    assert len({o.seq for o in outcomes}) == 20  # each post its own change
+    with store.read() as session:
+        stored = {p.id: p.seq for p in session.exec(select(Post))}
+    assert all(stored[o.post_id] == o.seq for o in outcomes)  # each row carries its number

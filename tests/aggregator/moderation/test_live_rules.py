@@ -46,8 +46,11 @@ def test_banning_rejects_new_posts_and_retracts_shown_ones_at_once(livewall: Liv
     with store.read() as session:
         assert session.get(Post, shown.id).status == "retracted"  # type: ignore[union-attr]
         assert session.get(Post, waiting.id).status == "rejected"  # type: ignore[union-attr]
-        kinds = [c.kind for c in session.exec(select(Change).order_by(col(Change.seq)))]
-    assert kinds[-1] == "remove"  # the screens take it down
+        changes = [
+            (c.kind, c.post_id) for c in session.exec(select(Change).order_by(col(Change.seq)))
+        ]
+    # The screens take the shown one down; the moderators' queues drop the waiting one.
+    assert set(changes[-2:]) == {("remove", shown.id), ("queue", waiting.id)}
     assert ingest(livewall, "3", "Encore moi", "@Troll@x.example").status == "rejected"
 
 
