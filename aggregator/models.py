@@ -19,11 +19,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store")
-        return value.astimezone(UTC).replace(tzinfo=None)
+        return None if value is None else _naive_utc(value)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
@@ -33,9 +29,14 @@ def sqlite_moment(value: datetime) -> str:
     """What `UTCDateTime` stores on SQLite — SQLAlchemy's text, microseconds always written —
     made by C calls alone: the ingest converts thousands a second (test_driver_rows.py holds
     the two to the same text)."""
+    return _naive_utc(value).isoformat(" ", "microseconds")
+
+
+def _naive_utc(value: datetime) -> datetime:
+    """The moment in UTC, without its zone (as the column keeps it); a naive one is refused."""
     if value.tzinfo is None:
         raise ValueError("naive datetime given to the store")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def utcnow() -> datetime:

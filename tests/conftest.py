@@ -192,9 +192,13 @@ def make_settings(database_url: str, tmp_path: Path) -> SettingsFactory:
 
 @pytest.fixture
 def livewall(make_settings: SettingsFactory, store: Store) -> Livewall:
-    app = Livewall(make_settings(), store=store, env={})
-    # The store's last-resort poll a minute away: a change a test sees within its few seconds
-    # was pushed as it committed (the README's "within a second"; bench/soak.py times it).
+    return pushed_only(Livewall(make_settings(), store=store, env={}))
+
+
+def pushed_only(app: Livewall) -> Livewall:
+    """`app` with the store's last-resort poll a minute away: a change a test sees within its
+    few seconds was pushed as it committed (the README's "within a second"; bench/soak.py
+    times it)."""
     app.feed.poll_seconds = 60
     return app
 

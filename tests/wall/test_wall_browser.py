@@ -28,7 +28,7 @@ from aggregator.moderation.rules import Rules
 from aggregator.settings import Settings
 from tests.browser import artifact, browser  # noqa: F401  (fixture)
 from tests.builders import candidate, result, source
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, pushed_only
 from tests.wall.wall_data import seed_demo
 from wall.assets import STATIC_DIR, Assets
 
@@ -46,10 +46,7 @@ SCREENS = [
 @pytest.fixture
 def wall_app(make_settings: Callable[..., Settings], store: Any) -> Livewall:
     app = Livewall(make_settings(screens=SCREENS), store=store, env={"LIVEWALL_API_TOKEN": "t0k"})
-    # The store's last-resort poll a minute away: what a test sees within its few seconds was
-    # pushed as it committed (the README's "within a second"; bench/soak.py times it).
-    app.feed.poll_seconds = 60
-    return app
+    return pushed_only(app)
 
 
 @pytest.fixture
